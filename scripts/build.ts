@@ -1,0 +1,11 @@
+// Builds dist/sentinel: one self-contained executable (no Bun or Node needed to
+// run it). Assets such as the SQL schema and the demo config are embedded by
+// their `with { type: "text" }` imports.
+
+import { $ } from "bun";
+
+const outfile = process.argv[2] ?? "dist/sentinel";
+const started = performance.now();
+await $`bun build --compile --minify --sourcemap=none src/main.ts --outfile ${outfile}`.quiet();
+const size = Bun.file(outfile).size;
+console.log(`built ${outfile}: ${(size / 1024 / 1024).toFixed(1)} MB in ${Math.round(performance.now() - started)} ms`);

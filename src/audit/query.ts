@@ -1,0 +1,55 @@
+// Reading the audit trail back: filters compiled to one parameterized query.
+
+import { Database } from "bun:sqlite";
+
+export type AuditFilter = {
+  sinceMs?: number;
+  afterId?: number;
+  target?: string;
+  backend?: string;
+  outcome?: string;
+  identity?: string;
+  method?: string;
+  limit: number;
+};
+
+export type AuditRecord = {
+  id: number;
+  ts: number;
+  session: string | null;
+  front: string;
+  identity: string;
+  method: string;
+  backend: string | null;
+  target: string | null;
+  args: string | null;
+  outcome: string;
+  error_code: number | null;
+  error: string | null;
+  latency_us: number;
+};
+
+export function openReadOnly(path: string): Database {
+  return new Database(path, { readonly: true });
+}
+
+/** Newest `limit` rows matching the filter, returned oldest first. */
+export function queryAudit(db: Database, f: AuditFilter): AuditRecord[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (sql: string, value: string | number | undefined) => {
+    if (value === undefined) return;
+    where.push(sql);
+    params.push(value);
+  };
+  add("ts >= ?", f.sinceMs);
+  add("id > ?", f.afterId);
+  // Tool names are globs: "n8n__*".
+  add("target GLOB ?", f.target);
+  add("backend = ?", f.backend);
+  add("outcome = ?", f.outcome);
+  add("identity = ?", f.identity);
+  add("method = ?", f.method);
+  const sql = `SELECT * FROM calls ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+  return (db.query(sql).all(...params, f.limit) as AuditRecord[]).reverse();
+}

@@ -1,0 +1,120 @@
+// A backend reached over Streamable HTTP (MCP 2025-03-26 and later): each
+// message is a POST whose answer comes back as JSON or as an SSE stream.
+// The backend's session id stays here; clients never see it.
+
+import type { RemoteBackendConfig } from "../config/load.ts";
+import { failure, isRequest, toMessage, type Message } from "../jsonrpc/message.ts";
+import { logger, type Logger } from "../log.ts";
+import { readSse } from "./sse-parser.ts";
+import type { Transport } from "./transport.ts";
+
+export class StreamableHttpTransport implements Transport {
+  onmessage: (message: Message) => void = () => {};
+  onclose: (reason: string) => void = () => {};
+  private sessionId: string | null = null;
+  private protocolVersion: string | null = null;
+  private readonly aborter = new AbortController();
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(private readonly cfg: RemoteBackendConfig) {
+    this.log = logger(cfg.name);
+  }
+
+  async start(): Promise<void> {}
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
+
+  send(message: Message): void {
+    void this.post(message);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.aborter.abort();
+    if (this.sessionId) {
+      // Best effort: tell the backend it may free the session.
+      await fetch(this.cfg.url, { method: "DELETE", headers: this.headers(), signal: AbortSignal.timeout(1000) }).catch(() => {});
+    }
+  }
+
+  private headers(): Record<string, string> {
+    const h: Record<string, string> = {
+      ...this.cfg.headers,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
+    if (this.sessionId) h["mcp-session-id"] = this.sessionId;
+    if (this.protocolVersion) h["mcp-protocol-version"] = this.protocolVersion;
+    return h;
+  }
+
+  private async post(message: Message): Promise<void> {
+    if (this.closed) return;
+    let res: Response;
+    try {
+      res = await fetch(this.cfg.url, {
+        method: "POST",
+        headers: this.headers(),
+        body: JSON.stringify(message),
+        signal: this.aborter.signal,
+      });
+    } catch (err) {
+      if (this.closed) return;
+      this.reject(message, `cannot reach ${this.cfg.url}: ${(err as Error).message}`);
+      this.lose(`backend ${this.cfg.name} is unreachable`);
+      return;
+    }
+    const sid = res.headers.get("mcp-session-id");
+    if (sid) this.sessionId = sid;
+    if (res.status === 404 && this.sessionId) {
+      this.reject(message, "backend session expired");
+      this.lose(`backend ${this.cfg.name} ended its session`);
+      return;
+    }
+    if (!res.ok) {
+      const text = await res.text().catch(() => "");
+      this.reject(message, `HTTP ${res.status} from backend${text ? `: ${text.slice(0, 200)}` : ""}`);
+      return;
+    }
+    const type = res.headers.get("content-type") ?? "";
+    try {
+      if (type.includes("text/event-stream") && res.body) {
+        await readSse(res.body, (e) => {
+          if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data));
+        });
+      } else if (type.includes("application/json")) {
+        this.deliver(await res.json());
+      } else {
+        await res.body?.cancel();
+      }
+    } catch (err) {
+      if (!this.closed) this.reject(message, `bad response from backend: ${(err as Error).message}`);
+    }
+  }
+
+  private deliver(value: unknown): void {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      try {
+        this.onmessage(toMessage(item));
+      } catch {
+        this.log.warn("ignored a malformed message from the backend");
+      }
+    }
+  }
+
+  /** Answers a request that the backend never will, so its caller is not left waiting. */
+  private reject(message: Message, reason: string): void {
+    if (isRequest(message)) this.onmessage(failure(message.id, { code: -32000, message: reason }));
+  }
+
+  private lose(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.aborter.abort();
+    this.onclose(reason);
+  }
+}

@@ -1,0 +1,118 @@
+// The merged view of every ready backend's tools, prompts and resources, rebuilt
+// whenever a backend changes (never per request). Lookups are by exposed name
+// (tools, prompts) or URI (resources), each pointing at the owning backend.
+
+import type { Backend, Item } from "../backends/backend.ts";
+import { logger } from "../log.ts";
+import { exposedName } from "./names.ts";
+
+const log = logger("catalog");
+
+export type Entry = { backend: Backend; name: string; item: Item };
+export type TemplateEntry = { backend: Backend; pattern: RegExp; item: Item };
+
+export type Collision = { exposed: string; kept: string; dropped: string };
+
+export class Catalog {
+  tools = new Map<string, Entry>();
+  prompts = new Map<string, Entry>();
+  resources = new Map<string, Entry>();
+  templates: TemplateEntry[] = [];
+  collisions: Collision[] = [];
+  /** The merged lists as clients receive them, built once per change. */
+  lists: Record<"tools" | "prompts" | "resources" | "resourceTemplates", Item[]> = {
+    tools: [],
+    prompts: [],
+    resources: [],
+    resourceTemplates: [],
+  };
+  /** Every name ever mapped for a backend, so calls to a backend that is down get a clear error. */
+  private readonly known = new Map<string, Backend>();
+
+  rebuild(backends: Backend[], maxLength: number): void {
+    const tools = new Map<string, Entry>();
+    const prompts = new Map<string, Entry>();
+    const resources = new Map<string, Entry>();
+    const templates: TemplateEntry[] = [];
+    const collisions: Collision[] = [];
+    for (const b of backends) {
+      if (b.state !== "ready") continue;
+      const { prefix } = b.config;
+      for (const item of b.catalog.tools) this.add(tools, "tool", b, prefix, item, maxLength, collisions);
+      for (const item of b.catalog.prompts) this.add(prompts, "prompt", b, prefix, item, maxLength, collisions);
+      for (const item of b.catalog.resources) {
+        const uri = String(item.uri);
+        if (!resources.has(uri)) resources.set(uri, { backend: b, name: uri, item });
+      }
+      for (const item of b.catalog.resourceTemplates) {
+        templates.push({ backend: b, pattern: templatePattern(String(item.uriTemplate)), item });
+      }
+    }
+    for (const c of collisions) {
+      if (!this.collisions.some((o) => o.exposed === c.exposed && o.dropped === c.dropped)) {
+        log.error(`name collision: ${c.exposed} is offered by ${c.kept} and ${c.dropped}; ${c.dropped}'s is hidden. Set a prefix.`);
+      }
+    }
+    const lists = {
+      tools: Array.from(tools.values(), (e) => e.item),
+      prompts: Array.from(prompts.values(), (e) => e.item),
+      resources: Array.from(resources.values(), (e) => e.item),
+      resourceTemplates: templates.map((t) => t.item),
+    };
+    Object.assign(this, { tools, prompts, resources, templates, collisions, lists });
+  }
+
+  entry(kind: "tool" | "prompt", name: string): Entry | undefined {
+    return (kind === "tool" ? this.tools : this.prompts).get(name);
+  }
+
+  /** The backend that owned a name before it went down, if any. */
+  formerOwner(kind: "tool" | "prompt", name: string): Backend | undefined {
+    return this.known.get(`${kind}:${name}`);
+  }
+
+  /** The backend for a resource URI: listed URIs first, then URI templates. */
+  resourceOwner(uri: string): Backend | undefined {
+    const listed = this.resources.get(uri);
+    if (listed) return listed.backend;
+    return this.templates.find((t) => t.pattern.test(uri))?.backend;
+  }
+
+  private add(
+    map: Map<string, Entry>,
+    kind: "tool" | "prompt",
+    backend: Backend,
+    prefix: string,
+    item: Item,
+    maxLength: number,
+    collisions: Collision[],
+  ): void {
+    const original = String(item.name);
+    const exposed = exposedName(prefix, original, maxLength);
+    const existing = map.get(exposed);
+    if (existing) {
+      collisions.push({ exposed, kept: existing.backend.name, dropped: backend.name });
+      return;
+    }
+    map.set(exposed, { backend, name: original, item: exposed === original ? item : { ...item, name: exposed } });
+    this.known.set(`${kind}:${exposed}`, backend);
+  }
+}
+
+/** RFC 6570 template -> a regex that matches the URIs it can expand to. */
+export function templatePattern(template: string): RegExp {
+  let source = "";
+  let last = 0;
+  for (const m of template.matchAll(/\{([+#./;?&]?)[^}]*\}/g)) {
+    source += escape(template.slice(last, m.index));
+    // Reserved expansion may contain "/"; simple expansion may not.
+    source += m[1] === "+" || m[1] === "#" ? ".*" : m[1] === "?" || m[1] === "&" ? "(?:[?&].*)?" : "[^/?#]*";
+    last = m.index + m[0].length;
+  }
+  source += escape(template.slice(last));
+  return new RegExp(`^${source}$`);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

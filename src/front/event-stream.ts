@@ -1,0 +1,54 @@
+// A server-sent-events response body that messages can be pushed into, with a
+// periodic comment so that proxies and clients keep an idle stream open.
+
+import type { Message } from "../jsonrpc/message.ts";
+
+const KEEPALIVE_MS = 25_000;
+const encoder = new TextEncoder();
+
+export class EventStream {
+  readonly readable: ReadableStream<Uint8Array>;
+  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  private nextId = 1;
+  private keepalive: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly onClose: () => void) {
+    this.readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.controller = controller;
+        // An initial comment flushes the headers to the client at once.
+        controller.enqueue(encoder.encode(": stream open\n\n"));
+        this.keepalive = setInterval(() => this.write(": keepalive\n\n"), KEEPALIVE_MS);
+      },
+      cancel: () => this.finish(),
+    });
+  }
+
+  send(message: Message): void {
+    this.write(`id: ${this.nextId++}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+  }
+
+  close(): void {
+    try {
+      this.controller?.close();
+    } catch {}
+    this.finish();
+  }
+
+  private write(text: string): void {
+    try {
+      this.controller?.enqueue(encoder.encode(text));
+    } catch {
+      this.finish();
+    }
+  }
+
+  private finish(): void {
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = null;
+    if (this.controller) {
+      this.controller = null;
+      this.onClose();
+    }
+  }
+}

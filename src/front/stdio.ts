@@ -1,0 +1,75 @@
+// The stdio front, which Claude Code launches: newline-delimited JSON-RPC on
+// stdin/stdout, one session for the life of the process. stdout carries only
+// JSON-RPC; requests run concurrently and their answers go out as they finish.
+
+import type { Identity } from "../config/load.ts";
+import { InvalidRequest, MessageTooLarge } from "../errors.ts";
+import type { Gateway } from "../gateway.ts";
+import { LineDecoder } from "../jsonrpc/lines.ts";
+import { idOf, isNotification, isRequest, parseJson, toMessage, type Message, type Response } from "../jsonrpc/message.ts";
+
+export type StdioIo = {
+  input: ReadableStream<Uint8Array>;
+  write: (line: string) => void;
+};
+
+export const processIo = (): StdioIo => ({
+  input: Bun.stdin.stream(),
+  write: (line) => void process.stdout.write(line),
+});
+
+/** Serves until stdin ends, then returns (the caller shuts the gateway down). */
+export async function serveStdio(gateway: Gateway, identity: Identity, io: StdioIo): Promise<void> {
+  const send = (m: Message | Response[]) => io.write(JSON.stringify(m) + "\n");
+  const session = gateway.openSession("stdio", "stdio", identity, send);
+  const { pipeline } = gateway;
+  const max = gateway.config.server.maxMessageBytes;
+
+  const handle = (value: unknown): Promise<Response> | Response | null => {
+    let message: Message;
+    try {
+      message = toMessage(value);
+    } catch (err) {
+      return pipeline.rejected(session, "stdio", idOf(value), err);
+    }
+    session.lastSeen = Date.now();
+    if (isRequest(message)) return pipeline.request(session, message);
+    if (isNotification(message)) pipeline.notification(session, message);
+    // Responses from the client answer server-to-client requests (none sent yet).
+    return null;
+  };
+
+  const decoder = new LineDecoder(max, {
+    line(text) {
+      let value: unknown;
+      try {
+        value = parseJson(text);
+      } catch (err) {
+        send(pipeline.rejected(session, "stdio", null, err));
+        return;
+      }
+      if (!Array.isArray(value)) {
+        const out = handle(value);
+        if (out instanceof Promise) void out.then(send);
+        else if (out) send(out);
+        return;
+      }
+      // JSON-RPC batches (MCP 2025-03-26): answer with one array of the responses.
+      if (value.length === 0) {
+        send(pipeline.rejected(session, "stdio", null, new InvalidRequest("Invalid Request: empty batch")));
+        return;
+      }
+      void Promise.all(value.map(handle)).then((outs) => {
+        const responses = outs.filter((o): o is Response => o !== null);
+        if (responses.length > 0) send(responses);
+      });
+    },
+    oversized() {
+      send(pipeline.rejected(session, "stdio", null, new MessageTooLarge(max)));
+    },
+  });
+
+  for await (const chunk of io.input) decoder.push(chunk);
+  decoder.end();
+  gateway.closeSession(session, "stdin closed");
+}

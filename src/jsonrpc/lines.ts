@@ -1,0 +1,84 @@
+// Newline-delimited framing for stdio, on bytes: a message may arrive split
+// across reads, many may arrive in one read, and a multi-byte character may
+// straddle two chunks. A line longer than the limit is dropped as it streams
+// (never buffered whole) and reported once.
+
+const NEWLINE = 0x0a;
+const decoder = new TextDecoder();
+
+export type LineSink = {
+  line(text: string): void;
+  oversized(bytes: number): void;
+};
+
+export class LineDecoder {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  private skipping = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly sink: LineSink,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(NEWLINE, start);
+      const end = nl === -1 ? chunk.length : nl;
+      this.append(chunk.subarray(start, end));
+      if (nl === -1) return;
+      this.finishLine();
+      start = nl + 1;
+    }
+  }
+
+  /** Flushes a final line that had no trailing newline (stream ended). */
+  end(): void {
+    if (this.size > 0 || this.skipping) this.finishLine();
+  }
+
+  private append(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.size += bytes.length;
+    if (this.skipping) return;
+    if (this.size > this.maxBytes) {
+      this.skipping = true;
+      this.parts = [];
+      return;
+    }
+    // subarray views the caller's chunk, which may be reused: copy.
+    this.parts.push(bytes.slice());
+  }
+
+  private finishLine(): void {
+    if (this.skipping) {
+      const size = this.size;
+      this.reset();
+      this.sink.oversized(size);
+      return;
+    }
+    const bytes = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size);
+    this.reset();
+    const text = decoder.decode(bytes);
+    // Tolerate CRLF and blank keep-alive lines.
+    const trimmed = text.endsWith("\r") ? text.slice(0, -1) : text;
+    if (trimmed.trim().length > 0) this.sink.line(trimmed);
+  }
+
+  private reset(): void {
+    this.parts = [];
+    this.size = 0;
+    this.skipping = false;
+  }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

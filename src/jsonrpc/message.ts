@@ -1,0 +1,76 @@
+// JSON-RPC 2.0 message shapes and the cheap structural checks applied once at
+// each edge. No schema library on this path: it runs for every message.
+
+import { InvalidRequest, ParseError, type JsonRpcErrorObject } from "../errors.ts";
+
+export type JsonRpcId = string | number;
+export type Params = Record<string, unknown>;
+
+export type Request = { jsonrpc: "2.0"; id: JsonRpcId; method: string; params?: Params };
+export type Notification = { jsonrpc: "2.0"; method: string; params?: Params };
+export type SuccessResponse = { jsonrpc: "2.0"; id: JsonRpcId; result: Record<string, unknown> };
+export type ErrorResponse = { jsonrpc: "2.0"; id: JsonRpcId | null; error: JsonRpcErrorObject };
+export type Response = SuccessResponse | ErrorResponse;
+export type Message = Request | Notification | Response;
+
+export function isRequest(m: Message): m is Request {
+  return "method" in m && "id" in m;
+}
+
+export function isNotification(m: Message): m is Notification {
+  return "method" in m && !("id" in m);
+}
+
+export function isResponse(m: Message): m is Response {
+  return !("method" in m);
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ParseError("Parse error: invalid JSON");
+  }
+}
+
+function isId(v: unknown): v is JsonRpcId {
+  return typeof v === "string" || (typeof v === "number" && Number.isFinite(v));
+}
+
+/** Checks that a parsed value is one JSON-RPC message; throws InvalidRequest otherwise. */
+export function toMessage(v: unknown): Message {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new InvalidRequest("Invalid Request: expected a JSON-RPC 2.0 object");
+  }
+  const o = v as Record<string, unknown>;
+  if (o.jsonrpc !== "2.0") throw new InvalidRequest('Invalid Request: "jsonrpc" must be "2.0"');
+  if ("method" in o) {
+    if (typeof o.method !== "string") throw new InvalidRequest('Invalid Request: "method" must be a string');
+    if ("id" in o && !isId(o.id)) throw new InvalidRequest('Invalid Request: "id" must be a string or number');
+    if ("params" in o && (typeof o.params !== "object" || o.params === null || Array.isArray(o.params))) {
+      throw new InvalidRequest('Invalid Request: "params" must be an object');
+    }
+    return o as Message;
+  }
+  if (("result" in o) === ("error" in o) || !("id" in o)) {
+    throw new InvalidRequest("Invalid Request: not a request, notification or response");
+  }
+  return o as Message;
+}
+
+/** The id of a raw value if it has a usable one, so an error reply can still be correlated. */
+export function idOf(v: unknown): JsonRpcId | null {
+  if (typeof v === "object" && v !== null && "id" in v) {
+    const id = (v as { id: unknown }).id;
+    if (isId(id)) return id;
+  }
+  return null;
+}
+
+export function success(id: JsonRpcId, result: Record<string, unknown>): SuccessResponse {
+  return { jsonrpc: "2.0", id, result };
+}
+
+export function failure(id: JsonRpcId | null, error: JsonRpcErrorObject): ErrorResponse {
+  return { jsonrpc: "2.0", id, error };
+}

@@ -1,0 +1,58 @@
+// Entry point of the compiled binary: picks a subcommand and runs it.
+
+import { VERSION } from "./version.ts";
+import { UsageError } from "./cli/args.ts";
+
+const HELP = `sentinel ${VERSION}: an MCP gateway in one binary (auth, routing, audit)
+
+Usage:
+  sentinel [serve] --config FILE            serve MCP on stdio (for Claude Code)
+  sentinel serve --http --config FILE       serve Streamable HTTP on 127.0.0.1:8787/mcp
+  sentinel serve --http --demo              try it: the embedded demo config
+  sentinel check --config FILE              validate a config and exit
+  sentinel tools --config FILE              list the tool names clients will see
+  sentinel audit [--config FILE] [filters]  show the audit trail (--help for filters)
+  sentinel --version | --help
+
+Run "sentinel COMMAND --help" for a command's options.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  if (first === "--version" || first === "-v" || first === "version") return void console.log(VERSION);
+  if (first === "--help" || first === "-h" || first === "help") return void console.log(HELP);
+  const wantsHelp = rest.includes("--help") || rest.includes("-h");
+  switch (first) {
+    case "check": {
+      const m = await import("./cli/check.ts");
+      return wantsHelp ? void console.log(m.checkHelp) : m.check(rest);
+    }
+    case "audit": {
+      const m = await import("./cli/audit.ts");
+      return wantsHelp ? void console.log(m.auditHelp) : m.audit(rest);
+    }
+    case "tools": {
+      const m = await import("./cli/tools.ts");
+      return wantsHelp ? void console.log(m.toolsHelp) : m.tools(rest);
+    }
+    case "demo-backend":
+      return (await import("./demo/backend.ts")).runDemoBackend();
+    case "serve": {
+      const m = await import("./cli/serve.ts");
+      return wantsHelp ? void console.log(m.serveHelp) : m.serve(rest);
+    }
+    default: {
+      if (first !== undefined && !first.startsWith("-")) throw new UsageError(`unknown command "${first}"`);
+      // No subcommand: serve on stdio, as `claude mcp add sentinel -- sentinel --config F` runs it.
+      return (await import("./cli/serve.ts")).serve(argv);
+    }
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`sentinel: ${err.message}\nRun "sentinel --help" for usage.\n`);
+    process.exit(64);
+  }
+  process.stderr.write(`sentinel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+// The steps every client message passes, whichever front it came in on.
+// The audit step wraps the rest, so that failures are recorded as well as
+// successes; the governance steps (authorize, rate-limit) slot in before dispatch.
+
+import type { AuditStore, Outcome } from "../audit/store.ts";
+import { auditJson } from "../audit/redact.ts";
+import type { Dispatcher, Route } from "../dispatch/dispatcher.ts";
+import { toJsonRpcError, toSentinelError, type SentinelError } from "../errors.ts";
+import { failure, success, type JsonRpcId, type Notification, type Request, type Response } from "../jsonrpc/message.ts";
+import type { Session } from "../session/session.ts";
+
+// Methods whose work happens at a backend and so can be cancelled.
+const CANCELLABLE = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete"]);
+
+export class Pipeline {
+  /** Requests being handled now, across all sessions; shutdown waits for zero. */
+  inflight = 0;
+  private idle: (() => void) | null = null;
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly audit: AuditStore | null,
+    private readonly maxArgumentBytes: number,
+  ) {}
+
+  async request(session: Session, req: Request): Promise<Response> {
+    const ts = Date.now();
+    const started = performance.now();
+    const route: Route = { backend: null, target: null };
+    let controller: AbortController | undefined;
+    if (CANCELLABLE.has(req.method)) {
+      controller = new AbortController();
+      session.inflight.set(req.id, controller);
+    }
+    this.inflight++;
+    let response: Response;
+    let error: SentinelError | null = null;
+    try {
+      response = success(req.id, await this.dispatcher.dispatch(session, req, route, controller?.signal));
+    } catch (err) {
+      error = toSentinelError(err);
+      response = failure(req.id, toJsonRpcError(error));
+    } finally {
+      if (controller) session.inflight.delete(req.id);
+      if (--this.inflight === 0) this.idle?.();
+    }
+    this.audit?.record({
+      ts,
+      session: session.id,
+      front: session.front,
+      identity: session.identity.sub,
+      method: req.method,
+      backend: route.backend,
+      target: route.target,
+      args: controller ? auditJson(argumentsOf(req), this.maxArgumentBytes) : null,
+      outcome: outcomeOf(error),
+      errorCode: error ? error.rpcCode : null,
+      error: error ? error.message : null,
+      latencyUs: Math.round((performance.now() - started) * 1000),
+    });
+    return response;
+  }
+
+  notification(session: Session, n: Notification): void {
+    switch (n.method) {
+      case "notifications/initialized":
+        session.initialized = true;
+        return;
+      case "notifications/cancelled": {
+        const id = n.params?.requestId;
+        if (typeof id === "string" || typeof id === "number") session.cancel(id, String(n.params?.reason ?? "cancelled by client"));
+        return;
+      }
+    }
+  }
+
+  /** A message the front could not accept (bad JSON, not JSON-RPC, too large): answered and audited. */
+  rejected(session: Session | null, front: string, id: JsonRpcId | null, err: unknown): Response {
+    const error = toSentinelError(err);
+    this.audit?.record({
+      ts: Date.now(),
+      session: session?.id ?? null,
+      front,
+      identity: session?.identity.sub ?? "unknown",
+      method: "(invalid)",
+      backend: null,
+      target: null,
+      args: null,
+      outcome: "error",
+      errorCode: error.rpcCode,
+      error: error.message,
+      latencyUs: 0,
+    });
+    return failure(id, toJsonRpcError(error));
+  }
+
+  /** Resolves when no request is in flight, or after `ms`. */
+  drain(ms: number): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function argumentsOf(req: Request): unknown {
+  const p = req.params;
+  if (!p) return undefined;
+  if (req.method === "resources/read") return undefined; // the URI is the target
+  if (req.method === "completion/complete") return p.argument;
+  return p.arguments;
+}
+
+function outcomeOf(error: SentinelError | null): Outcome {
+  return error === null ? "ok" : "error";
+}
