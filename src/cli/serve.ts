@@ -4,7 +4,7 @@
 import { setLogLevel, logger } from "../log.ts";
 import { Gateway } from "../gateway.ts";
 import { serveStdio, processIo } from "../front/stdio.ts";
-import { startHttp } from "../front/http.ts";
+import { startHttp, type HttpFront } from "../front/http.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { loadOrExit } from "./load.ts";
 
@@ -44,22 +44,24 @@ export async function serve(argv: string[]): Promise<void> {
   gateway.start();
   log.info(`sentinel ${config.backends.length} backend(s) from ${config.source}; audit ${config.audit.enabled ? config.audit.path : "off"}`);
 
-  let stopFront: () => Promise<void> = async () => {};
+  let front: HttpFront | null = null;
   let exiting = false;
   const shutdown = async (why: string) => {
     if (exiting) return;
     exiting = true;
     log.info(`${why}: draining and shutting down`);
-    await stopFront();
+    // Stop taking connections, let in-flight calls finish (bounded), then close the rest.
+    const closing = front?.close();
     await gateway.stop();
+    await Promise.race([closing, Bun.sleep(1000)]);
+    await front?.stop();
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
   if (values.http) {
-    const front = startHttp(gateway, { host: values.host ?? config.http.host, port });
-    stopFront = front.stop;
+    front = startHttp(gateway, { host: values.host ?? config.http.host, port });
     log.info(`listening on ${front.url}`);
     if (!config.identity.anonymous) log.info("anonymous HTTP access is off: requests without credentials get 401");
     return;

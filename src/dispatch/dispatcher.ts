@@ -93,16 +93,22 @@ export class Dispatcher {
       entry = this.catalog.entry(kind, name);
     }
     if (!entry) {
-      const former = this.catalog.formerOwner(kind, name);
+      const former = this.catalog.formerOwner(kind, name) ?? this.ownerByPrefix(name);
       if (former && former.state !== "ready") {
         route.backend = former.name;
-        throw new BackendUnavailable(`Backend ${former.name}, which provides ${kind} ${name}, is unavailable; retrying`);
+        const why = former.lastError ? ` (${former.lastError})` : "";
+        throw new BackendUnavailable(`Backend ${former.name}, which provides ${kind} ${name}, is unavailable${why}; retrying`);
       }
       throw new UnknownTarget(kind, name);
     }
     route.backend = entry.backend.name;
     const forwarded = entry.name === name ? params : { ...params, name: entry.name };
     return entry.backend.request(method, forwarded, signal && { signal });
+  }
+
+  /** A backend that is not up (so never listed) but whose prefix the name carries. */
+  private ownerByPrefix(name: string): Backend | undefined {
+    return this.backends.find((b) => b.config.prefix !== "" && name.startsWith(b.config.prefix) && b.state !== "ready");
   }
 
   private async forwardResource(method: string, params: Params, route: Route, signal: AbortSignal | undefined): Promise<Result> {

@@ -29,7 +29,13 @@ const SWEEP_MS = 60_000;
 type HttpSession = { session: Session; stream: EventStream | null };
 type Env = { Bindings: { server: Bun.Server<undefined> } };
 
-export type HttpFront = { url: string; stop(): Promise<void> };
+export type HttpFront = {
+  url: string;
+  /** Stops accepting connections and ends event streams; in-flight POSTs go on. */
+  close(): Promise<void>;
+  /** Closes whatever is left. */
+  stop(): Promise<void>;
+};
 
 export function startHttp(gateway: Gateway, opts: { host: string; port: number }): HttpFront {
   const cfg = gateway.config;
@@ -182,6 +188,11 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
 
   return {
     url: `http://${formatHost(server.hostname ?? opts.host)}:${server.port}/mcp`,
+    async close() {
+      clearInterval(sweeper);
+      for (const s of sessions.values()) s.stream?.close();
+      await server.stop(false);
+    },
     async stop() {
       clearInterval(sweeper);
       for (const sid of [...sessions.keys()]) endSession(sid, "shutting down");

@@ -2,7 +2,7 @@
 // The audit step wraps the rest, so that failures are recorded as well as
 // successes; the governance steps (authorize, rate-limit) slot in before dispatch.
 
-import type { AuditStore, Outcome } from "../audit/store.ts";
+import type { AuditStore } from "../audit/store.ts";
 import { auditJson } from "../audit/redact.ts";
 import type { Dispatcher, Route } from "../dispatch/dispatcher.ts";
 import { toJsonRpcError, toSentinelError, type SentinelError } from "../errors.ts";
@@ -35,8 +35,11 @@ export class Pipeline {
     this.inflight++;
     let response: Response;
     let error: SentinelError | null = null;
+    let toolFailed = false;
     try {
-      response = success(req.id, await this.dispatcher.dispatch(session, req, route, controller?.signal));
+      const result = await this.dispatcher.dispatch(session, req, route, controller?.signal);
+      toolFailed = result.isError === true;
+      response = success(req.id, result);
     } catch (err) {
       error = toSentinelError(err);
       response = failure(req.id, toJsonRpcError(error));
@@ -53,7 +56,8 @@ export class Pipeline {
       backend: route.backend,
       target: route.target,
       args: controller ? auditJson(argumentsOf(req), this.maxArgumentBytes) : null,
-      outcome: outcomeOf(error),
+      // A tool result with isError is a failed call, though a well-formed answer.
+      outcome: error || toolFailed ? "error" : "ok",
       errorCode: error ? error.rpcCode : null,
       error: error ? error.message : null,
       latencyUs: Math.round((performance.now() - started) * 1000),
@@ -113,8 +117,4 @@ function argumentsOf(req: Request): unknown {
   if (req.method === "resources/read") return undefined; // the URI is the target
   if (req.method === "completion/complete") return p.argument;
   return p.arguments;
-}
-
-function outcomeOf(error: SentinelError | null): Outcome {
-  return error === null ? "ok" : "error";
 }
