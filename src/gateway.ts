@@ -43,10 +43,7 @@ export class Gateway {
             request: (_, r) => Promise.reject(new MethodNotFound(r.method)),
           }),
       );
-    const ready = Promise.race([
-      Promise.all(this.backends.map((b) => b.settled)).then(() => {}),
-      Bun.sleep(config.server.startupTimeoutMs),
-    ]);
+    const ready = Promise.race([Promise.all(this.backends.map((b) => b.settled)).then(() => {}), delay(config.server.startupTimeoutMs)]);
     const dispatcher = new Dispatcher(config, this.backends, this.catalog, ready);
     this.pipeline = new Pipeline(dispatcher, this.audit, config.audit.maxArgumentBytes);
   }
@@ -102,4 +99,9 @@ export class Gateway {
   private broadcast(n: Notification): void {
     for (const s of this.sessions) if (s.initialized) s.send(n);
   }
+}
+
+/** Resolves after ms without keeping the process alive. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

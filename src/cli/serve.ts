@@ -63,9 +63,22 @@ export async function serve(argv: string[]): Promise<void> {
   if (values.http) {
     front = startHttp(gateway, { host: values.host ?? config.http.host, port });
     log.info(`listening on ${front.url}`);
+    if (values.demo) process.stderr.write(demoHint(front.url));
     if (!config.identity.anonymous) log.info("anonymous HTTP access is off: requests without credentials get 401");
     return;
   }
   await serveStdio(gateway, config.identity.local, processIo());
   await shutdown("stdin closed");
+}
+
+function demoHint(url: string): string {
+  return `
+  Sentinel demo is up: MCP over Streamable HTTP at ${url}
+  Connect Claude Code:   claude mcp add --transport http sentinel-demo ${url}
+  Or talk to it by hand:
+    curl -s -D - -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
+      -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' ${url}
+  See every call:        ./dist/sentinel audit --follow      (Ctrl-C stops the demo)
+
+`;
 }

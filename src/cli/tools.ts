@@ -1,7 +1,7 @@
 // `sentinel tools --config F`: connects to every backend once and prints the
 // names clients will see, each with the backend and original name behind it.
 
-import { Gateway } from "../gateway.ts";
+import { delay, Gateway } from "../gateway.ts";
 import { setLogLevel } from "../log.ts";
 import { parseFlags } from "./args.ts";
 import { loadOrExit } from "./load.ts";
@@ -18,7 +18,7 @@ export async function tools(argv: string[]): Promise<void> {
   // Listing needs no audit trail.
   const gateway = new Gateway({ ...config, audit: { ...config.audit, enabled: false } });
   gateway.start();
-  await Promise.race([Promise.all(gateway.backends.map((b) => b.settled)), Bun.sleep(config.server.startupTimeoutMs)]);
+  await Promise.race([Promise.all(gateway.backends.map((b) => b.settled)), delay(config.server.startupTimeoutMs)]);
   const rows = [
     ...[...gateway.catalog.tools].map(([exposed, e]) => ({ kind: "tool", exposed, backend: e.backend.name, name: e.name })),
     ...[...gateway.catalog.prompts].map(([exposed, e]) => ({ kind: "prompt", exposed, backend: e.backend.name, name: e.name })),

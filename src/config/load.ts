@@ -7,6 +7,7 @@ import { userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as v from "valibot";
 import { ConfigError } from "../errors.ts";
+import { scrub } from "../log.ts";
 import { defaultDataDir, expandHome } from "./paths.ts";
 import {
   ConfigSchema,
@@ -94,7 +95,8 @@ export function parseConfig(text: string, source: string, env: Env = process.env
     const r = resolved as Partial<RawConfig>;
     normalizeBackends({ ...fallback, backends: asRecord(r.backends), mcpServers: asRecord(r.mcpServers) }, source, issues);
   }
-  throw new ConfigError(issues);
+  // Validators echo the value they got, which may be a resolved secret.
+  throw new ConfigError(issues.map(scrub));
 }
 
 function formatIssue(issue: v.BaseIssue<unknown>, prefix = ""): string {
@@ -114,12 +116,15 @@ function baseDir(source: string): string {
 function normalizeBackends(raw: RawConfig, source: string, issues: string[]): BackendConfig[] {
   const base = baseDir(source);
   const separator = raw.names.separator;
-  const entries = [...Object.entries(raw.backends), ...Object.entries(raw.mcpServers)];
+  const entries = [
+    ...Object.entries(raw.backends).map(([name, value]) => ({ section: "backends", name, value })),
+    ...Object.entries(raw.mcpServers).map(([name, value]) => ({ section: "mcpServers", name, value })),
+  ];
   const backends: BackendConfig[] = [];
   const seen = new Set<string>();
   const prefixes = new Map<string, string>();
-  for (const [name, value] of entries) {
-    const path = `backends.${name}`;
+  for (const { section, name, value } of entries) {
+    const path = `${section}.${name}`;
     if (!NAME_PATTERN.test(name)) issues.push(`${path}: backend names may use only letters, digits, _ and -`);
     if (seen.has(name)) issues.push(`${path}: defined twice (backends and mcpServers)`);
     seen.add(name);

@@ -99,14 +99,26 @@ export class Catalog {
   }
 }
 
+// What each RFC 6570 operator's expansion can look like. Reserved expansion may
+// contain "/"; simple expansion may not; path-style ones repeat their prefix.
+const OPERATOR_PATTERNS: Record<string, string> = {
+  "": "[^/?#]*",
+  "+": ".*",
+  "#": "(?:#.*)?",
+  "/": "(?:/[^/?#]*)*",
+  ".": "(?:\\.[^/?#.]*)*",
+  ";": "(?:;[^/?#;]*)*",
+  "?": "(?:[?&].*)?",
+  "&": "(?:&.*)?",
+};
+
 /** RFC 6570 template -> a regex that matches the URIs it can expand to. */
 export function templatePattern(template: string): RegExp {
   let source = "";
   let last = 0;
   for (const m of template.matchAll(/\{([+#./;?&]?)[^}]*\}/g)) {
     source += escape(template.slice(last, m.index));
-    // Reserved expansion may contain "/"; simple expansion may not.
-    source += m[1] === "+" || m[1] === "#" ? ".*" : m[1] === "?" || m[1] === "&" ? "(?:[?&].*)?" : "[^/?#]*";
+    source += OPERATOR_PATTERNS[m[1] ?? ""] ?? "[^/?#]*";
     last = m.index + m[0].length;
   }
   source += escape(template.slice(last));

@@ -80,8 +80,8 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
     if (!identity) return unauthorized(c);
     const max = cfg.server.maxMessageBytes;
     if (Number(c.req.header("content-length") ?? 0) > max) return rpcError(c, 413, new MessageTooLarge(max));
-    const text = await c.req.text();
-    if (Buffer.byteLength(text) > max) return rpcError(c, 413, new MessageTooLarge(max));
+    const text = await readLimited(c.req.raw, max);
+    if (text === null) return rpcError(c, 413, new MessageTooLarge(max));
 
     let value: unknown;
     try {
@@ -171,8 +171,8 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
   const server = Bun.serve({
     hostname: opts.host,
     port: opts.port,
-    // Headroom for bodies at the limit; the exact check is ours (413 with a JSON-RPC body).
-    maxRequestBodySize: cfg.server.maxMessageBytes * 2,
+    // A backstop only: the exact check is ours, so that the 413 carries a JSON-RPC body.
+    maxRequestBodySize: cfg.server.maxMessageBytes * 4 + 1024 * 1024,
     fetch: (req, srv) => app.fetch(req, { server: srv }),
   });
 
@@ -199,6 +199,19 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
       await server.stop(true);
     },
   };
+}
+
+/** The body as text, or null once it passes `max` bytes (without buffering the rest). */
+async function readLimited(req: Request, max: number): Promise<string | null> {
+  if (!req.body) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > max) return null;
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts).toString("utf8");
 }
 
 function formatHost(host: string): string {

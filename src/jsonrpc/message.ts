@@ -55,6 +55,10 @@ export function toMessage(v: unknown): Message {
   if (("result" in o) === ("error" in o) || !("id" in o)) {
     throw new InvalidRequest("Invalid Request: not a request, notification or response");
   }
+  // An error answer to a message whose id could not be read carries null.
+  if (!isId(o.id) && !(o.id === null && "error" in o)) {
+    throw new InvalidRequest('Invalid Request: "id" must be a string or number');
+  }
   return o as Message;
 }
 

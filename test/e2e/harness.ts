@@ -45,10 +45,10 @@ export function writeConfig(dir: string, config: Record<string, unknown>): strin
 export type Gateway = { client: Client; stderr: () => string; close(): Promise<void> };
 
 /** Starts the binary on stdio, as Claude Code does, and connects an SDK client. */
-export async function connectStdio(configPath: string, env: Record<string, string> = {}): Promise<Gateway> {
+export async function connectStdio(config: string | { args: string[] }, env: Record<string, string> = {}): Promise<Gateway> {
   const transport = new StdioClientTransport({
     command: BIN,
-    args: ["--config", configPath],
+    args: typeof config === "string" ? ["--config", config] : config.args,
     env: { ...getDefaultEnvironment(), ...env },
     stderr: "pipe",
   });

@@ -81,8 +81,8 @@ describe("toMessage", () => {
     rejects({ jsonrpc: "2.0", result: {} });
   });
 
-  // BUG: responses' ids are not type-checked (see report).
-  test.todo("rejects bad id types on responses", () => {
+  // A response id must be a string or number (null only on an error).
+  test("rejects bad id types on responses", () => {
     rejects({ jsonrpc: "2.0", id: { x: 1 }, result: {} });
     rejects({ jsonrpc: "2.0", id: true, error: { code: 1, message: "x" } });
   });

@@ -51,9 +51,8 @@ describe("templatePattern", () => {
     expect(p.test("config://appXjson")).toBe(false);
   });
 
-  // BUG: RFC 6570 path-segment expansion {/var} expands to "/value", but the
-  // pattern forbids "/" (see report).
-  test.todo("path-segment expansion {/seg} matches a leading slash", () => {
+  // RFC 6570 path-segment expansion {/var} expands to "/value".
+  test("path-segment expansion {/seg} matches a leading slash", () => {
     const p = templatePattern("repo://x{/path}");
     expect(p.test("repo://x/readme")).toBe(true);
   });
