@@ -48,6 +48,10 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// A client that closes our stderr (or stdout after it left) must not kill the gateway.
+process.stderr.on("error", () => {});
+process.stdout.on("error", () => {});
+
 main(process.argv.slice(2)).catch((err) => {
   if (err instanceof UsageError) {
     process.stderr.write(`sentinel: ${err.message}\nRun "sentinel --help" for usage.\n`);

@@ -1,6 +1,8 @@
 // The audit trail in an embedded SQLite database (WAL). Rows are queued and
-// written in one transaction per event-loop turn, after the response has been
-// sent, so auditing never sits between a backend's answer and the client.
+// written in batches, one transaction per batch, after the responses have been
+// sent: auditing never sits between a backend's answer and the client, and a
+// commit (~50 µs here) is paid per batch rather than per call. A batch is
+// written when it reaches BATCH_ROWS or BATCH_MS after its first row, and on close.
 
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
@@ -9,6 +11,8 @@ import { logger } from "../log.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 const log = logger("audit");
+const BATCH_ROWS = 512;
+const BATCH_MS = 50;
 
 export type Outcome = "ok" | "error" | "denied";
 
@@ -29,7 +33,7 @@ export type AuditRow = {
 
 export class AuditStore {
   private queue: AuditRow[] = [];
-  private scheduled = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly insert: Statement;
   private readonly writeAll: (rows: AuditRow[]) => void;
 
@@ -58,13 +62,17 @@ export class AuditStore {
 
   record(row: AuditRow): void {
     this.queue.push(row);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
+    if (this.queue.length >= BATCH_ROWS) {
+      setImmediate(() => this.flush());
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(), BATCH_MS);
   }
 
   flush(): void {
-    this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.queue.length === 0) return;
     const rows = this.queue;
     this.queue = [];
@@ -74,10 +82,7 @@ export class AuditStore {
       // Keep the rows for the next turn rather than lose them.
       log.error(`cannot write ${rows.length} audit rows: ${(err as Error).message}`);
       this.queue = rows.concat(this.queue);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setTimeout(() => this.flush(), 1000).unref?.();
-      }
+      this.timer ??= setTimeout(() => this.flush(), 1000);
     }
   }
 

@@ -8,7 +8,7 @@ import type { Notification, Params, Request } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { LegacySseTransport } from "./legacy-sse.ts";
-import { Peer, type CallOptions } from "./peer.ts";
+import { Peer, type CancelHook } from "./peer.ts";
 import { StdioTransport } from "./stdio.ts";
 import { StreamableHttpTransport } from "./streamable-http.ts";
 import type { Transport } from "./transport.ts";
@@ -75,13 +75,13 @@ export class Backend {
     void this.connect();
   }
 
-  request(method: string, params: Params | undefined, opts?: Partial<CallOptions>): Promise<Record<string, unknown>> {
+  request(method: string, params: Params | undefined, hook?: CancelHook): Promise<Record<string, unknown>> {
     const peer = this.peer;
     if (!peer || this.state !== "ready") {
       const why = this.state === "stopped" ? "is stopped" : `is unavailable${this.lastError ? ` (${this.lastError})` : ""}; retrying`;
       return Promise.reject(new BackendUnavailable(`Backend ${this.name} ${why}`));
     }
-    return peer.request(method, params, { timeoutMs: opts?.timeoutMs ?? this.config.timeoutMs, ...(opts?.signal && { signal: opts.signal }) });
+    return peer.request(method, params, this.config.timeoutMs, hook);
   }
 
   notify(method: string, params?: Params): void {
@@ -128,7 +128,7 @@ export class Backend {
           capabilities: {},
           clientInfo: { name: "sentinel", version: VERSION },
         },
-        { timeoutMs: this.startupTimeoutMs },
+        this.startupTimeoutMs,
       );
       const version = typeof init.protocolVersion === "string" ? init.protocolVersion : BACKEND_PROTOCOL_VERSION;
       transport.setProtocolVersion?.(version);
@@ -166,7 +166,7 @@ export class Backend {
     let cursor: string | undefined;
     // Pull every page: clients get Sentinel's merged list, paged by Sentinel.
     for (let page = 0; page < 1000; page++) {
-      const result = await peer.request(spec.method, cursor ? { cursor } : undefined, { timeoutMs: this.startupTimeoutMs });
+      const result = await peer.request(spec.method, cursor ? { cursor } : undefined, this.startupTimeoutMs);
       const list = result[key];
       if (Array.isArray(list)) items.push(...(list as Item[]));
       cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;

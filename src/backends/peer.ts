@@ -27,7 +27,8 @@ type Pending = {
   timer: ReturnType<typeof setTimeout>;
 };
 
-export type CallOptions = { timeoutMs: number; signal?: AbortSignal };
+/** Filled in with a function that cancels the request at the backend. */
+export type CancelHook = { cancel: ((reason: string) => void) | null };
 
 export class Peer {
   private nextId = 1;
@@ -46,7 +47,7 @@ export class Peer {
     transport.onmessage = (m) => this.receive(m);
   }
 
-  request(method: string, params: Params | undefined, opts: CallOptions): Promise<Record<string, unknown>> {
+  request(method: string, params: Params | undefined, timeoutMs: number, hook?: CancelHook): Promise<Record<string, unknown>> {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -54,10 +55,10 @@ export class Peer {
         this.pending.delete(id);
         // Tell the backend to stop working on it; its late answer is ignored.
         this.notify("notifications/cancelled", { requestId: id, reason: "timeout" });
-        reject(new BackendTimeout(this.backend, opts.timeoutMs));
-      }, opts.timeoutMs);
+        reject(new BackendTimeout(this.backend, timeoutMs));
+      }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      opts.signal?.addEventListener("abort", () => this.cancel(id, String(opts.signal?.reason ?? "cancelled")), { once: true });
+      if (hook) hook.cancel = (reason) => this.cancel(id, reason);
       const message: Request = params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params };
       this.transport.send(message);
     });

@@ -6,18 +6,16 @@ import type { Backend } from "../backends/backend.ts";
 import type { Config } from "../config/load.ts";
 import { BackendUnavailable, InvalidParams, MethodNotFound, UnknownTarget } from "../errors.ts";
 import type { Params, Request } from "../jsonrpc/message.ts";
-import type { Session } from "../session/session.ts";
+import type { Call, Session } from "../session/session.ts";
 import { VERSION } from "../version.ts";
 import type { Catalog } from "./catalog.ts";
 
 /** Newest first; a client asking for another gets the newest. */
 export const PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
-/** What the pipeline learns about a request while it is dispatched, for the audit row. */
-export type Route = { backend: string | null; target: string | null };
 
 type Result = Record<string, unknown>;
-type Handler = (session: Session, params: Params, route: Route, signal: AbortSignal | undefined) => Promise<Result> | Result;
+type Handler = (session: Session, params: Params, call: Call) => Promise<Result> | Result;
 
 export class Dispatcher {
   private readonly handlers: Record<string, Handler>;
@@ -37,18 +35,19 @@ export class Dispatcher {
       "prompts/list": () => this.ready.then(() => ({ prompts: this.catalog.lists.prompts })),
       "resources/list": () => this.ready.then(() => ({ resources: this.catalog.lists.resources })),
       "resources/templates/list": () => this.ready.then(() => ({ resourceTemplates: this.catalog.lists.resourceTemplates })),
-      "tools/call": (_, p, r, sig) => this.forwardNamed("tool", "tools/call", p, r, sig),
-      "prompts/get": (_, p, r, sig) => this.forwardNamed("prompt", "prompts/get", p, r, sig),
-      "resources/read": (_, p, r, sig) => this.forwardResource("resources/read", p, r, sig),
-      "completion/complete": (_, p, r, sig) => this.complete(p, r, sig),
+      "tools/call": (_, p, call) => this.forwardNamed("tool", "tools/call", p, call),
+      "prompts/get": (_, p, call) => this.forwardNamed("prompt", "prompts/get", p, call),
+      "resources/read": (_, p, call) => this.forwardResource("resources/read", p, call),
+      "completion/complete": (_, p, call) => this.complete(p, call),
       "logging/setLevel": () => ({}),
     };
   }
 
-  dispatch(session: Session, request: Request, route: Route, signal?: AbortSignal): Promise<Result> | Result {
+  /** Answers one request; fills in `call` with where it went and how to cancel it. */
+  dispatch(session: Session, request: Request, call: Call): Promise<Result> | Result {
     const handler = this.handlers[request.method];
     if (!handler) throw new MethodNotFound(request.method);
-    return handler(session, request.params ?? {}, route, signal);
+    return handler(session, request.params ?? {}, call);
   }
 
   private async initialize(session: Session, params: Params): Promise<Result> {
@@ -80,12 +79,11 @@ export class Dispatcher {
     kind: "tool" | "prompt",
     method: string,
     params: Params,
-    route: Route,
-    signal: AbortSignal | undefined,
+    call: Call,
   ): Promise<Result> {
     const name = params.name;
     if (typeof name !== "string") throw new InvalidParams(`Invalid params: "name" must be a string`);
-    route.target = name;
+    call.target = name;
     let entry = this.catalog.entry(kind, name);
     if (!entry) {
       // A call that races startup waits for the backends rather than failing.
@@ -95,15 +93,15 @@ export class Dispatcher {
     if (!entry) {
       const former = this.catalog.formerOwner(kind, name) ?? this.ownerByPrefix(name);
       if (former && former.state !== "ready") {
-        route.backend = former.name;
+        call.backend = former.name;
         const why = former.lastError ? ` (${former.lastError})` : "";
         throw new BackendUnavailable(`Backend ${former.name}, which provides ${kind} ${name}, is unavailable${why}; retrying`);
       }
       throw new UnknownTarget(kind, name);
     }
-    route.backend = entry.backend.name;
+    call.backend = entry.backend.name;
     const forwarded = entry.name === name ? params : { ...params, name: entry.name };
-    return entry.backend.request(method, forwarded, signal && { signal });
+    return entry.backend.request(method, forwarded, call);
   }
 
   /** A backend that is not up (so never listed) but whose prefix the name carries. */
@@ -111,38 +109,38 @@ export class Dispatcher {
     return this.backends.find((b) => b.config.prefix !== "" && name.startsWith(b.config.prefix) && b.state !== "ready");
   }
 
-  private async forwardResource(method: string, params: Params, route: Route, signal: AbortSignal | undefined): Promise<Result> {
+  private async forwardResource(method: string, params: Params, call: Call): Promise<Result> {
     const uri = params.uri;
     if (typeof uri !== "string") throw new InvalidParams(`Invalid params: "uri" must be a string`);
-    route.target = uri;
+    call.target = uri;
     let owner = this.catalog.resourceOwner(uri);
     if (!owner) {
       await this.ready;
       owner = this.catalog.resourceOwner(uri);
     }
     if (!owner) throw new UnknownTarget("resource", uri);
-    route.backend = owner.name;
-    return owner.request(method, params, signal && { signal });
+    call.backend = owner.name;
+    return owner.request(method, params, call);
   }
 
-  private async complete(params: Params, route: Route, signal: AbortSignal | undefined): Promise<Result> {
+  private async complete(params: Params, call: Call): Promise<Result> {
     const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
     const none = { completion: { values: [], hasMore: false } };
     if (ref?.type === "ref/prompt" && typeof ref.name === "string") {
-      route.target = ref.name;
+      call.target = ref.name;
       const entry = this.catalog.prompts.get(ref.name);
       if (!entry) throw new UnknownTarget("prompt", ref.name);
-      route.backend = entry.backend.name;
+      call.backend = entry.backend.name;
       if (!("completions" in entry.backend.capabilities)) return none;
-      return entry.backend.request("completion/complete", { ...params, ref: { ...ref, name: entry.name } }, signal && { signal });
+      return entry.backend.request("completion/complete", { ...params, ref: { ...ref, name: entry.name } }, call);
     }
     if (ref?.type === "ref/resource" && typeof ref.uri === "string") {
-      route.target = ref.uri;
+      call.target = ref.uri;
       const owner = this.catalog.resourceOwner(ref.uri);
       if (!owner) throw new UnknownTarget("resource", ref.uri);
-      route.backend = owner.name;
+      call.backend = owner.name;
       if (!("completions" in owner.capabilities)) return none;
-      return owner.request("completion/complete", params, signal && { signal });
+      return owner.request("completion/complete", params, call);
     }
     throw new InvalidParams('Invalid params: "ref" must be a ref/prompt or ref/resource');
   }

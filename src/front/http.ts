@@ -1,29 +1,24 @@
 // The Streamable HTTP front (MCP 2025-11-25 transport) on Hono + Bun.serve:
 // POST /mcp carries client messages, GET /mcp opens the server-to-client event
 // stream, DELETE /mcp ends a session. Loopback-only and closed by default.
+// Handlers read the raw Request and build Responses directly: Hono routes, and
+// the hot path pays for nothing else (measured: middleware and Context helpers
+// cost ~15 µs CPU per request here).
 
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import type { Identity } from "../config/load.ts";
 import { PROTOCOL_VERSIONS } from "../dispatch/dispatcher.ts";
 import { InvalidRequest, MessageTooLarge, type SentinelError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
-import {
-  failure,
-  idOf,
-  isNotification,
-  isRequest,
-  parseJson,
-  toMessage,
-  type Message,
-  type Response as RpcResponse,
-} from "../jsonrpc/message.ts";
+import { failure, idOf, isNotification, isRequest, parseJson, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
 import { logger } from "../log.ts";
 import type { Session } from "../session/session.ts";
-import { checkOrigin } from "./origin.ts";
 import { EventStream } from "./event-stream.ts";
+import { checkOrigin } from "./origin.ts";
 
 const log = logger("http");
 const JSON_HEADERS = { "content-type": "application/json" };
+const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" };
 const SWEEP_MS = 60_000;
 
 type HttpSession = { session: Session; stream: EventStream | null };
@@ -39,11 +34,41 @@ export type HttpFront = {
 
 export function startHttp(gateway: Gateway, opts: { host: string; port: number }): HttpFront {
   const cfg = gateway.config;
+  const { pipeline } = gateway;
   const sessions = new Map<string, HttpSession>();
-  const app = new Hono<Env>();
+  const max = cfg.server.maxMessageBytes;
 
-  const rpcError = (c: Context, status: number, err: SentinelError, id: RpcResponse["id"] = null) =>
-    c.body(JSON.stringify(gateway.pipeline.rejected(null, "http", id, err)), status as 400, JSON_HEADERS);
+  /** An error answer: audited, with a JSON-RPC body whatever the status. */
+  const reject = (status: number, err: SentinelError, id: JsonRpcId | null = null, headers?: Record<string, string>) =>
+    new Response(JSON.stringify(pipeline.rejected(null, "http", id, err)), { status, headers: { ...JSON_HEADERS, ...headers } });
+
+  // Identity for an HTTP request; null means refuse with 401 (closed by default).
+  const anonymous: Identity | null = cfg.identity.anonymous ? { sub: "anonymous", roles: cfg.identity.anonymous.roles } : null;
+  const identify = (_req: Request): Identity | null => anonymous;
+  const unauthorized = () =>
+    reject(401, new InvalidRequest("Unauthorized: this gateway does not allow anonymous access"), null, {
+      "www-authenticate": 'Bearer realm="sentinel"',
+    });
+
+  /** Checks every /mcp request shares: Origin (DNS rebinding) and protocol version. */
+  const screen = (headers: Headers): Response | null => {
+    const origin = headers.get("origin");
+    if (origin && !checkOrigin(origin, cfg.http.allowedOrigins)) {
+      return reject(403, new InvalidRequest(`Forbidden: origin ${origin} is not allowed`));
+    }
+    const version = headers.get("mcp-protocol-version");
+    if (version && !PROTOCOL_VERSIONS.includes(version)) {
+      return reject(400, new InvalidRequest(`Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${PROTOCOL_VERSIONS.join(", ")}`));
+    }
+    return null;
+  };
+
+  /** The session a request names: a Response when it names none or an unknown one. */
+  const sessionOf = (headers: Headers, id: JsonRpcId | null = null): HttpSession | Response => {
+    const sid = headers.get("mcp-session-id");
+    if (!sid) return reject(400, new InvalidRequest("Bad Request: Mcp-Session-Id header is required"), id);
+    return sessions.get(sid) ?? reject(404, new InvalidRequest("Session not found"), id);
+  };
 
   const endSession = (sid: string, reason: string) => {
     const s = sessions.get(sid);
@@ -53,126 +78,114 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
     gateway.closeSession(s.session, reason);
   };
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  const app = new Hono<Env>();
 
-  app.use("/mcp", async (c, next) => {
-    const origin = c.req.header("origin");
-    if (origin && !checkOrigin(origin, cfg.http.allowedOrigins)) {
-      return rpcError(c, 403, new InvalidRequest(`Forbidden: origin ${origin} is not allowed`));
-    }
-    const version = c.req.header("mcp-protocol-version");
-    if (version && !PROTOCOL_VERSIONS.includes(version)) {
-      return rpcError(c, 400, new InvalidRequest(`Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${PROTOCOL_VERSIONS.join(", ")}`));
-    }
-    return next();
-  });
-
-  // Identity for an HTTP request; null means refuse with 401 (closed by default).
-  const identify = (): Identity | null => (cfg.identity.anonymous ? { sub: "anonymous", roles: cfg.identity.anonymous.roles } : null);
-
-  const unauthorized = (c: Context) => {
-    c.header("www-authenticate", 'Bearer realm="sentinel"');
-    return rpcError(c, 401, new InvalidRequest("Unauthorized: this gateway does not allow anonymous access"));
-  };
+  app.get("/healthz", () => Response.json({ status: "ok" }));
 
   app.post("/mcp", async (c) => {
-    const identity = identify();
-    if (!identity) return unauthorized(c);
-    const max = cfg.server.maxMessageBytes;
-    if (Number(c.req.header("content-length") ?? 0) > max) return rpcError(c, 413, new MessageTooLarge(max));
-    const text = await readLimited(c.req.raw, max);
-    if (text === null) return rpcError(c, 413, new MessageTooLarge(max));
+    const req = c.req.raw;
+    const headers = req.headers;
+    const refused = screen(headers);
+    if (refused) return refused;
+    const identity = identify(req);
+    if (!identity) return unauthorized();
+
+    const length = headers.get("content-length");
+    if (Number(length ?? 0) > max) return reject(413, new MessageTooLarge(max));
+    // With a declared length Bun enforces it; only a chunked body needs counting as it streams.
+    const text = length !== null ? await req.text() : await readLimited(req, max);
+    if (text === null) return reject(413, new MessageTooLarge(max));
 
     let value: unknown;
     try {
       value = parseJson(text);
     } catch (err) {
-      return rpcError(c, 400, err as SentinelError);
+      return reject(400, err as SentinelError);
     }
     const batch = Array.isArray(value);
     const items = batch ? (value as unknown[]) : [value];
-    if (items.length === 0) return rpcError(c, 400, new InvalidRequest("Invalid Request: empty batch"));
+    if (items.length === 0) return reject(400, new InvalidRequest("Invalid Request: empty batch"));
     const messages: Message[] = [];
     for (const item of items) {
       try {
         messages.push(toMessage(item));
       } catch (err) {
-        return rpcError(c, 400, err as SentinelError, idOf(item));
+        return reject(400, err as SentinelError, idOf(item));
       }
     }
 
-    let entry: HttpSession | undefined;
-    const sid = c.req.header("mcp-session-id");
     const first = messages[0]!;
+    const firstId = isRequest(first) ? first.id : null;
+    let entry: HttpSession;
+    let created: string | null = null;
     if (isRequest(first) && first.method === "initialize") {
-      if (messages.length > 1) return rpcError(c, 400, new InvalidRequest("Invalid Request: initialize must not be batched"), first.id);
-      const id = crypto.randomUUID();
+      if (messages.length > 1) return reject(400, new InvalidRequest("Invalid Request: initialize must not be batched"), firstId);
+      created = crypto.randomUUID();
       const holder: HttpSession = { session: null as unknown as Session, stream: null };
-      holder.session = gateway.openSession(id, "http", identity, (m) => holder.stream?.send(m));
-      sessions.set(id, holder);
+      holder.session = gateway.openSession(created, "http", identity, (m) => holder.stream?.send(m));
+      sessions.set(created, holder);
       entry = holder;
-      c.header("mcp-session-id", id);
-    } else if (!sid) {
-      return rpcError(c, 400, new InvalidRequest("Bad Request: Mcp-Session-Id header is required"), isRequest(first) ? first.id : null);
     } else {
-      entry = sessions.get(sid);
-      if (!entry) return rpcError(c, 404, new InvalidRequest("Session not found"), isRequest(first) ? first.id : null);
+      const found = sessionOf(headers, firstId);
+      if (found instanceof Response) return found;
+      entry = found;
     }
     const { session } = entry;
     session.lastSeen = Date.now();
 
     const requests = messages.filter(isRequest);
-    for (const m of messages) if (isNotification(m)) gateway.pipeline.notification(session, m);
-    if (requests.length === 0) return c.body(null, 202);
+    for (const m of messages) if (isNotification(m)) pipeline.notification(session, m);
+    if (requests.length === 0) return new Response(null, { status: 202 });
     // A long tool call must not be cut by the server's idle timeout.
-    c.env?.server?.timeout(c.req.raw, 0);
-    const responses = await Promise.all(requests.map((r) => gateway.pipeline.request(session, r)));
-    return c.body(JSON.stringify(batch ? responses : responses[0]), 200, JSON_HEADERS);
+    c.env?.server?.timeout(req, 0);
+    const out = batch
+      ? JSON.stringify(await Promise.all(requests.map((r) => pipeline.request(session, r))))
+      : JSON.stringify(await pipeline.request(session, requests[0]!));
+    return new Response(out, { headers: created ? { ...JSON_HEADERS, "mcp-session-id": created } : JSON_HEADERS });
   });
 
   app.get("/mcp", (c) => {
-    const identity = identify();
-    if (!identity) return unauthorized(c);
-    const accept = c.req.header("accept") ?? "";
-    if (!accept.includes("text/event-stream")) {
-      return rpcError(c, 406, new InvalidRequest("Not Acceptable: GET /mcp needs Accept: text/event-stream"));
+    const req = c.req.raw;
+    const refused = screen(req.headers);
+    if (refused) return refused;
+    if (!identify(req)) return unauthorized();
+    if (!(req.headers.get("accept") ?? "").includes("text/event-stream")) {
+      return reject(406, new InvalidRequest("Not Acceptable: GET /mcp needs Accept: text/event-stream"));
     }
-    const sid = c.req.header("mcp-session-id");
-    if (!sid) return rpcError(c, 400, new InvalidRequest("Bad Request: Mcp-Session-Id header is required"));
-    const entry = sessions.get(sid);
-    if (!entry) return rpcError(c, 404, new InvalidRequest("Session not found"));
-    if (entry.stream) return rpcError(c, 409, new InvalidRequest("Conflict: this session already has an event stream"));
-    c.env?.server?.timeout(c.req.raw, 0);
+    const entry = sessionOf(req.headers);
+    if (entry instanceof Response) return entry;
+    if (entry.stream) return reject(409, new InvalidRequest("Conflict: this session already has an event stream"));
+    c.env?.server?.timeout(req, 0);
     const stream = new EventStream(() => {
       if (entry.stream === stream) entry.stream = null;
     });
     entry.stream = stream;
     entry.session.lastSeen = Date.now();
-    return new Response(stream.readable, {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" },
-    });
+    return new Response(stream.readable, { headers: SSE_HEADERS });
   });
 
   app.delete("/mcp", (c) => {
-    if (!identify()) return unauthorized(c);
-    const sid = c.req.header("mcp-session-id");
-    if (!sid) return rpcError(c, 400, new InvalidRequest("Bad Request: Mcp-Session-Id header is required"));
-    if (!sessions.has(sid)) return rpcError(c, 404, new InvalidRequest("Session not found"));
-    endSession(sid, "deleted by client");
-    return c.body(null, 200);
+    const req = c.req.raw;
+    const refused = screen(req.headers);
+    if (refused) return refused;
+    if (!identify(req)) return unauthorized();
+    const entry = sessionOf(req.headers);
+    if (entry instanceof Response) return entry;
+    endSession(req.headers.get("mcp-session-id")!, "deleted by client");
+    return new Response(null, { status: 200 });
   });
 
-  app.notFound((c) => c.json({ error: "not found" }, 404));
-  app.onError((err, c) => {
+  app.notFound(() => Response.json({ error: "not found" }, { status: 404 }));
+  app.onError((err) => {
     log.error(`unhandled: ${err.message}`);
-    return c.body(JSON.stringify(failure(null, { code: -32603, message: "Internal error" })), 500, JSON_HEADERS);
+    return new Response(JSON.stringify(failure(null, { code: -32603, message: "Internal error" })), { status: 500, headers: JSON_HEADERS });
   });
 
   const server = Bun.serve({
     hostname: opts.host,
     port: opts.port,
     // A backstop only: the exact check is ours, so that the 413 carries a JSON-RPC body.
-    maxRequestBodySize: cfg.server.maxMessageBytes * 4 + 1024 * 1024,
+    maxRequestBodySize: max * 4 + 1024 * 1024,
     fetch: (req, srv) => app.fetch(req, { server: srv }),
   });
 

@@ -13,10 +13,17 @@ export type StdioIo = {
   write: (line: string) => void;
 };
 
-export const processIo = (): StdioIo => ({
-  input: Bun.stdin.stream(),
-  write: (line) => void process.stdout.write(line),
-});
+export function processIo(): StdioIo {
+  // A FileSink: one write(2) per message, without Node stream machinery.
+  const out = Bun.stdout.writer();
+  return {
+    input: Bun.stdin.stream(),
+    write(line) {
+      out.write(line);
+      out.flush();
+    },
+  };
+}
 
 /** Serves until stdin ends, then returns (the caller shuts the gateway down). */
 export async function serveStdio(gateway: Gateway, identity: Identity, io: StdioIo): Promise<void> {

@@ -4,10 +4,10 @@
 
 import type { AuditStore } from "../audit/store.ts";
 import { auditJson } from "../audit/redact.ts";
-import type { Dispatcher, Route } from "../dispatch/dispatcher.ts";
+import type { Dispatcher } from "../dispatch/dispatcher.ts";
 import { toJsonRpcError, toSentinelError, type SentinelError } from "../errors.ts";
 import { failure, success, type JsonRpcId, type Notification, type Request, type Response } from "../jsonrpc/message.ts";
-import type { Session } from "../session/session.ts";
+import type { Call, Session } from "../session/session.ts";
 
 // Methods whose work happens at a backend and so can be cancelled.
 const CANCELLABLE = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete"]);
@@ -26,25 +26,22 @@ export class Pipeline {
   async request(session: Session, req: Request): Promise<Response> {
     const ts = Date.now();
     const started = performance.now();
-    const route: Route = { backend: null, target: null };
-    let controller: AbortController | undefined;
-    if (CANCELLABLE.has(req.method)) {
-      controller = new AbortController();
-      session.inflight.set(req.id, controller);
-    }
+    const call: Call = { backend: null, target: null, cancel: null };
+    const cancellable = CANCELLABLE.has(req.method);
+    if (cancellable) session.inflight.set(req.id, call);
     this.inflight++;
     let response: Response;
     let error: SentinelError | null = null;
     let toolFailed = false;
     try {
-      const result = await this.dispatcher.dispatch(session, req, route, controller?.signal);
+      const result = await this.dispatcher.dispatch(session, req, call);
       toolFailed = result.isError === true;
       response = success(req.id, result);
     } catch (err) {
       error = toSentinelError(err);
       response = failure(req.id, toJsonRpcError(error));
     } finally {
-      if (controller) session.inflight.delete(req.id);
+      if (cancellable) session.inflight.delete(req.id);
       if (--this.inflight === 0) this.idle?.();
     }
     this.audit?.record({
@@ -53,9 +50,9 @@ export class Pipeline {
       front: session.front,
       identity: session.identity.sub,
       method: req.method,
-      backend: route.backend,
-      target: route.target,
-      args: controller ? auditJson(argumentsOf(req), this.maxArgumentBytes) : null,
+      backend: call.backend,
+      target: call.target,
+      args: cancellable ? auditJson(argumentsOf(req), this.maxArgumentBytes) : null,
       // A tool result with isError is a failed call, though a well-formed answer.
       outcome: error || toolFailed ? "error" : "ok",
       errorCode: error ? error.rpcCode : null,

@@ -6,6 +6,14 @@ import type { JsonRpcId, Message } from "../jsonrpc/message.ts";
 
 export type Front = "stdio" | "http";
 
+/** One client request in flight: where it was routed (for the audit row) and how to cancel it. */
+export type Call = {
+  backend: string | null;
+  target: string | null;
+  /** Set by the backend connection once the request is on its way. */
+  cancel: ((reason: string) => void) | null;
+};
+
 export class Session {
   protocolVersion: string | null = null;
   clientInfo: Record<string, unknown> = {};
@@ -13,8 +21,8 @@ export class Session {
   initialized = false;
   closed = false;
   lastSeen = Date.now();
-  /** Client request id -> its cancel switch, for notifications/cancelled and disconnects. */
-  readonly inflight = new Map<JsonRpcId, AbortController>();
+  /** Client request id -> the call, for notifications/cancelled and disconnects. */
+  readonly inflight = new Map<JsonRpcId, Call>();
 
   constructor(
     readonly id: string,
@@ -29,13 +37,13 @@ export class Session {
   }
 
   cancel(id: JsonRpcId, reason: string): void {
-    this.inflight.get(id)?.abort(reason);
+    this.inflight.get(id)?.cancel?.(reason);
   }
 
   close(reason = "session closed"): void {
     if (this.closed) return;
     this.closed = true;
-    for (const c of this.inflight.values()) c.abort(reason);
+    for (const c of this.inflight.values()) c.cancel?.(reason);
     this.inflight.clear();
   }
 }

@@ -92,7 +92,7 @@ describe("AuditStore", () => {
     }
   });
 
-  test("record() writes on the next event-loop turn without close()", async () => {
+  test("record() writes a batch within ~50 ms without close()", async () => {
     const path = join(dir, "async.db");
     const store = AuditStore.open(path);
     try {
@@ -101,9 +101,25 @@ describe("AuditStore", () => {
       const reader = new Database(path);
       try {
         expect(queryAudit(reader, { limit: 10 }).length).toBe(0);
-        await new Promise((r) => setImmediate(r));
-        await new Promise((r) => setImmediate(r));
+        await Bun.sleep(120);
         expect(queryAudit(reader, { limit: 10 }).map((r) => r.target)).toEqual(["github__tool1", "github__tool2"]);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      store.close();
+    }
+  });
+
+  test("a full batch is written on the next turn, before the timer", async () => {
+    const path = join(dir, "full.db");
+    const store = AuditStore.open(path);
+    try {
+      for (let i = 0; i < 600; i++) store.record(row(i));
+      await new Promise((r) => setImmediate(r));
+      const reader = new Database(path);
+      try {
+        expect(queryAudit(reader, { limit: 1000 }).length).toBeGreaterThanOrEqual(512);
       } finally {
         reader.close();
       }

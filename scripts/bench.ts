@@ -1,0 +1,171 @@
+// Prints latency, CPU and memory figures for the compiled gateway against the
+// same backend reached directly. Run: bun scripts/bench.ts [calls]
+// Uses a raw JSON-RPC client so that client overhead does not blur the numbers.
+
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BIN = join(ROOT, "dist/sentinel");
+// Another way to run the gateway, e.g. "bun --cpu-prof-md --cpu-prof-dir=/tmp/prof src/main.ts" to profile it.
+const GATEWAY = process.env.SENTINEL_BENCH_GATEWAY?.split(" ") ?? [BIN];
+const FIXTURE = join(ROOT, "test/fixtures/echo-server.ts");
+const CALLS = Number(process.argv[2] ?? 3000);
+const WARMUP = 300;
+const TICK_US = 1e6 / 100; // /proc clock ticks (USER_HZ = 100)
+
+type Rpc = { call(method: string, params?: object): Promise<any>; close(): void };
+
+function stdioRpc(cmd: string[], env?: Record<string, string>): { rpc: Rpc; proc: Bun.Subprocess } {
+  const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore", env: { ...process.env, ...env } });
+  const pending = new Map<number, (v: any) => void>();
+  let id = 0;
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) !== -1) {
+        const msg = JSON.parse(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        if (msg.id !== undefined) pending.get(msg.id)?.(msg), pending.delete(msg.id);
+      }
+    }
+  })();
+  const rpc: Rpc = {
+    call(method, params) {
+      const n = ++id;
+      return new Promise((r) => {
+        pending.set(n, r);
+        proc.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: n, method, params }) + "\n");
+        proc.stdin.flush();
+      });
+    },
+    // Closing stdin lets the gateway shut down cleanly (and write a profile, if asked).
+    close: () => void proc.stdin.end(),
+  };
+  return { rpc, proc };
+}
+
+function httpRpc(url: string): Rpc {
+  let id = 0;
+  let session: string | null = null;
+  return {
+    async call(method, params) {
+      const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+      if (session) headers["mcp-session-id"] = session;
+      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) });
+      session ??= res.headers.get("mcp-session-id");
+      const type = res.headers.get("content-type") ?? "";
+      const text = await res.text();
+      if (type.includes("event-stream")) return JSON.parse(text.split("\n").find((l) => l.startsWith("data: "))!.slice(6));
+      return JSON.parse(text);
+    },
+    close() {},
+  };
+}
+
+const INIT = { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } };
+
+async function measure(label: string, rpc: Rpc, tool: string, pid?: number) {
+  for (let i = 0; i < WARMUP; i++) await rpc.call("tools/call", { name: tool, arguments: { text: "warm" } });
+  const cpu0 = pid ? cpuTicks(pid) : 0;
+  const times: number[] = [];
+  for (let i = 0; i < CALLS; i++) {
+    const t = performance.now();
+    const res = await rpc.call("tools/call", { name: tool, arguments: { text: `call ${i}` } });
+    times.push((performance.now() - t) * 1000);
+    if (!res.result) throw new Error(`${label}: ${JSON.stringify(res)}`);
+  }
+  const cpuUs = pid ? ((cpuTicks(pid) - cpu0) * TICK_US) / CALLS : NaN;
+  times.sort((a, b) => a - b);
+  const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  const pct = (p: number) => times[Math.floor(times.length * p)]!;
+  console.log(
+    `${label.padEnd(34)} mean ${mean.toFixed(0).padStart(5)} µs  p50 ${pct(0.5).toFixed(0).padStart(5)}  p99 ${pct(0.99).toFixed(0).padStart(6)}` +
+      (pid ? `  gateway CPU ${cpuUs.toFixed(0)} µs/call` : ""),
+  );
+  return mean;
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m![1]) / 1024;
+}
+
+/** Resolves with the first match, and keeps draining so the child never blocks or gets EPIPE. */
+function waitLine(stream: ReadableStream<Uint8Array>, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buf = "";
+      let found = false;
+      for await (const chunk of stream) {
+        if (found) continue;
+        buf += decoder.decode(chunk);
+        const m = re.exec(buf);
+        if (m) (found = true), resolve(m[1]!);
+      }
+      if (!found) reject(new Error(`never saw ${re}`));
+    })();
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), "sentinel-bench-"));
+const config = join(dir, "sentinel.json");
+writeFileSync(
+  config,
+  JSON.stringify({
+    identity: { anonymous: { roles: [] } },
+    audit: { path: join(dir, "audit.db") },
+    backends: {
+      echo: { command: process.execPath, args: [FIXTURE, "--name", "echo"] },
+      other: { command: process.execPath, args: [FIXTURE, "--name", "other"] },
+    },
+  }),
+);
+
+console.log(`sentinel bench: ${CALLS} sequential tools/call per row (after ${WARMUP} warm-up), ${new Date().toISOString()}`);
+console.log(`binary: ${(Bun.file(BIN).size / 1024 / 1024).toFixed(1)} MB`);
+
+// 1. The backend directly over stdio, then through the gateway's stdio front.
+const direct = stdioRpc([process.execPath, FIXTURE, "--name", "echo"]);
+await direct.rpc.call("initialize", INIT);
+const base = await measure("direct stdio (SDK server)", direct.rpc, "echo");
+direct.rpc.close();
+
+const gw = stdioRpc([...GATEWAY, "--config", config]);
+await gw.rpc.call("initialize", INIT);
+const viaStdio = await measure("through sentinel stdio front", gw.rpc, "echo__echo", gw.proc.pid);
+console.log(`${"".padEnd(34)} overhead ${(viaStdio - base).toFixed(0)} µs/call`);
+gw.rpc.close();
+await gw.proc.exited;
+
+// 2. The HTTP front: idle memory with two backends, then calls.
+const http = Bun.spawn([...GATEWAY, "serve", "--http", "--port", "0", "--config", config], { stdout: "ignore", stderr: "pipe" });
+const url = await waitLine(http.stderr, /listening on (\S+)/);
+await Bun.sleep(2000);
+const idle = rssMb(http.pid);
+const hrpc = httpRpc(url);
+await hrpc.call("initialize", INIT);
+const viaHttp = await measure("through sentinel http front", hrpc, "echo__echo", http.pid);
+console.log(`${"".padEnd(34)} overhead vs direct stdio ${(viaHttp - base).toFixed(0)} µs/call`);
+console.log(`idle RSS of serve --http, 2 stdio backends: ${idle.toFixed(1)} MB; after the run: ${rssMb(http.pid).toFixed(1)} MB`);
+http.kill();
+await http.exited;
+
+// 3. The same backend over Streamable HTTP, directly, for scale.
+const fixtureHttp = Bun.spawn([process.execPath, FIXTURE, "--name", "echo", "--transport", "http"], { stdout: "pipe", stderr: "ignore" });
+const fixtureUrl = await waitLine(fixtureHttp.stdout, /LISTENING (\S+)/);
+const drpc = httpRpc(fixtureUrl);
+await drpc.call("initialize", INIT);
+await measure("direct http (SDK server)", drpc, "echo");
+fixtureHttp.kill();
+process.exit(0);
