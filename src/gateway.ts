@@ -26,6 +26,8 @@ export class Gateway {
   readonly catalog = new Catalog();
   readonly pipeline: Pipeline;
   readonly sessions = new Set<Session>();
+  /** Resolves when every backend has had its first chance to start (or the startup timeout passed). */
+  readonly ready: Promise<void>;
   private readonly audit: AuditStore | null;
   // What clients last saw of each list, so that only real changes are announced.
   private signatures: Record<string, string> = { tools: "[]", prompts: "[]", resources: "[[],[]]" };
@@ -43,8 +45,8 @@ export class Gateway {
             request: (_, r) => Promise.reject(new MethodNotFound(r.method)),
           }),
       );
-    const ready = Promise.race([Promise.all(this.backends.map((b) => b.settled)).then(() => {}), delay(config.server.startupTimeoutMs)]);
-    const dispatcher = new Dispatcher(config, this.backends, this.catalog, ready);
+    this.ready = Promise.race([Promise.all(this.backends.map((b) => b.settled)).then(() => {}), delay(config.server.startupTimeoutMs)]);
+    const dispatcher = new Dispatcher(config, this.backends, this.catalog, this.ready);
     this.pipeline = new Pipeline(dispatcher, this.audit, config.audit.maxArgumentBytes);
   }
 

@@ -78,6 +78,15 @@ describe("sentinel check", () => {
     expect(ok.stdout).toContain("[REDACTED]");
   });
 
+  test("a .env file in the working directory is not loaded (config comes only from --config)", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, ".env"), "STRAY_SECRET=from-dotenv\n");
+    writeFileSync(join(dir, "s.yaml"), 'backends:\n  x: { url: "http://127.0.0.1:1/${env:STRAY_SECRET}" }\n');
+    const { code, stderr } = await runCli(["check", "--config", "s.yaml"], {}, dir);
+    expect(code).toBe(2);
+    expect(stderr).toContain("STRAY_SECRET is not set");
+  });
+
   test("a missing file is a clear error", async () => {
     const { code, stderr } = await runCli(["check", "--config", "/nonexistent/sentinel.yaml"]);
     expect(code).toBe(2);
