@@ -124,7 +124,8 @@ writeFileSync(
   config,
   JSON.stringify({
     identity: { anonymous: { roles: [] } },
-    audit: { path: join(dir, "audit.db") },
+    // SENTINEL_BENCH_AUDIT=off measures what the audit trail costs.
+    audit: { path: join(dir, "audit.db"), enabled: process.env.SENTINEL_BENCH_AUDIT !== "off" },
     backends: {
       echo: { command: process.execPath, args: [FIXTURE, "--name", "echo"] },
       other: { command: process.execPath, args: [FIXTURE, "--name", "other"] },

@@ -6,6 +6,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   auditRows,
+  BIN,
   connectHttp,
   connectStdio,
   EVERYTHING,
@@ -132,6 +133,14 @@ for (const front of fronts) {
       expect(textOf(await client.callTool({ name: "alpha__echo", arguments: { text: "still here" } }))).toBe("still here");
     });
 
+    test("completion/complete reaches the prompt's backend under its original name", async () => {
+      const res = await client.complete({
+        ref: { type: "ref/prompt", name: "everything__completable-prompt" },
+        argument: { name: "department", value: "S" },
+      });
+      expect(res.completion.values.sort()).toEqual(["Sales", "Support"]);
+    });
+
     test("ping is answered by Sentinel", async () => {
       expect(await client.ping()).toEqual({});
     });
@@ -159,6 +168,29 @@ describe("audit trail", () => {
     }
     expect(rows.find((r) => r.front === "stdio")!.identity).toBe("tester");
     expect(rows.find((r) => r.front === "http")!.identity).toBe("anonymous");
+  });
+
+  test("--follow prints rows as they are written", async () => {
+    const follow = Bun.spawn([BIN, "audit", "--config", configPath, "--json", "--follow", "--limit", "1"], { stdout: "pipe", stderr: "ignore" });
+    const reader = follow.stdout.getReader();
+    let seen = "";
+    const until = async (needle: string) => {
+      while (!seen.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("audit --follow ended");
+        seen += new TextDecoder().decode(value);
+      }
+    };
+    try {
+      await until("\n"); // the newest existing row
+      const gw = await connectStdio(configPath);
+      await gw.client.callTool({ name: "alpha__echo", arguments: { text: "followed" } });
+      await gw.close();
+      await until('"target":"alpha__echo"');
+      expect(seen).toContain('"args":"{\\"text\\":\\"followed\\"}"');
+    } finally {
+      follow.kill();
+    }
   });
 
   test("filters select rows", async () => {
