@@ -5,6 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import type { AuditRecord } from "../../src/audit/query.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -89,17 +90,7 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
-export type AuditRecord = {
-  front: string;
-  identity: string;
-  method: string;
-  backend: string | null;
-  target: string | null;
-  args: string | null;
-  outcome: string;
-  error_code: number | null;
-  latency_us: number;
-};
+export type { AuditRecord };
 
 export async function auditRows(configPath: string, filters: string[] = []): Promise<AuditRecord[]> {
   const { code, stdout, stderr } = await runCli(["audit", "--config", configPath, "--json", "--limit", "1000", ...filters]);
