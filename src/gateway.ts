@@ -1,17 +1,20 @@
 // The composition root: builds the backends, the merged catalog, the dispatcher
-// and the pipeline from a config, and owns the set of client sessions.
-// Both fronts are handed one Gateway.
+// and the pipeline from a config, owns the set of client sessions, and routes
+// what backends send on their own to the session it belongs to.
 
 import { AuditStore } from "./audit/store.ts";
-import { Backend } from "./backends/backend.ts";
+import { Backend, type BackendEvents } from "./backends/backend.ts";
+import { SessionBackends } from "./backends/pool.ts";
 import type { Config, Identity } from "./config/load.ts";
 import { Catalog } from "./dispatch/catalog.ts";
 import { Dispatcher } from "./dispatch/dispatcher.ts";
-import { MethodNotFound } from "./errors.ts";
-import type { Message, Notification } from "./jsonrpc/message.ts";
+import { Subscriptions } from "./dispatch/subscriptions.ts";
+import { Tasks } from "./dispatch/tasks.ts";
+import { InvalidRequest } from "./errors.ts";
+import type { Message, Notification, Request } from "./jsonrpc/message.ts";
 import { logger } from "./log.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
-import { Session, type Front } from "./session/session.ts";
+import { Session, type Call, type Front } from "./session/session.ts";
 
 const log = logger("gateway");
 
@@ -29,24 +32,37 @@ export class Gateway {
   /** Resolves when every backend has had its first chance to start (or the startup timeout passed). */
   readonly ready: Promise<void>;
   private readonly audit: AuditStore | null;
+  private readonly pool: SessionBackends;
+  private readonly subscriptions = new Subscriptions();
+  private readonly tasks = new Tasks();
   // What clients last saw of each list, so that only real changes are announced.
   private signatures: Record<string, string> = { tools: "[]", prompts: "[]", resources: "[[],[]]" };
   private stopping: Promise<void> | null = null;
 
   constructor(readonly config: Config) {
     this.audit = config.audit.enabled ? AuditStore.open(config.audit.path) : null;
-    this.backends = config.backends
-      .filter((b) => !b.disabled)
-      .map(
-        (b) =>
-          new Backend(b, config.server.maxMessageBytes, config.server.startupTimeoutMs, {
-            changed: () => this.onBackendChanged(),
-            notification: (backend, n) => this.onBackendNotification(backend, n),
-            request: (_, r) => Promise.reject(new MethodNotFound(r.method)),
-          }),
-      );
+    const events: BackendEvents = {
+      changed: (b) => {
+        if (!b.owner) this.onBackendChanged();
+      },
+      notification: (b, n, origin) => this.onBackendNotification(b, n, origin),
+      request: (b, r, origin) => this.onBackendRequest(b, r, origin),
+    };
+    const open = (cfg: Backend["config"], owner: Session | null) =>
+      new Backend(cfg, config.server.maxMessageBytes, config.server.startupTimeoutMs, events, owner);
+    this.backends = config.backends.filter((b) => !b.disabled).map((b) => open(b, null));
+    this.pool = new SessionBackends((shared, owner) => open(shared.config, owner));
     this.ready = Promise.race([Promise.all(this.backends.map((b) => b.settled)).then(() => {}), delay(config.server.startupTimeoutMs)]);
-    const dispatcher = new Dispatcher(config, this.backends, this.catalog, this.ready);
+    const dispatcher = new Dispatcher({
+      config,
+      backends: this.backends,
+      catalog: this.catalog,
+      ready: this.ready,
+      sessions: this.sessions,
+      pool: this.pool,
+      subscriptions: this.subscriptions,
+      tasks: this.tasks,
+    });
     this.pipeline = new Pipeline(dispatcher, this.audit, config.audit.maxArgumentBytes);
   }
 
@@ -70,7 +86,7 @@ export class Gateway {
     this.stopping ??= (async () => {
       await this.pipeline.drain(this.config.server.shutdownTimeoutMs);
       for (const s of this.sessions) s.close("shutting down");
-      await Promise.all(this.backends.map((b) => b.stop()));
+      await Promise.all([...this.backends.map((b) => b.stop()), this.pool.stopAll()]);
       this.audit?.close();
     })();
     return this.stopping;
@@ -86,20 +102,62 @@ export class Gateway {
     };
     for (const key of Object.keys(LIST_NOTIFICATIONS) as (keyof typeof LIST_NOTIFICATIONS)[]) {
       if (this.signatures[key] === next[key]) continue;
-      this.broadcast({ jsonrpc: "2.0", method: LIST_NOTIFICATIONS[key] });
+      for (const s of this.sessions) if (s.initialized) s.send({ jsonrpc: "2.0", method: LIST_NOTIFICATIONS[key] });
     }
     this.signatures = next;
   }
 
-  private onBackendNotification(backend: Backend, n: Notification): void {
-    if (n.method === "notifications/message") {
-      const p = n.params ?? {};
-      log.debug(`${backend.name} says (${String(p.level)}): ${JSON.stringify(p.data)}`);
+  /**
+   * The session a backend-initiated message is for: the connection's owner, the
+   * session of the call it belongs to, or the only session there is. Never a
+   * guess between sessions (one client must not see another's traffic).
+   */
+  private targetOf(backend: Backend, origin: Call | null): Session | null {
+    if (backend.owner) return backend.owner;
+    if (origin) return origin.session;
+    let only: Session | null = null;
+    for (const s of this.sessions) {
+      if (!s.initialized) continue;
+      if (only) return null;
+      only = s;
     }
+    return only;
   }
 
-  private broadcast(n: Notification): void {
-    for (const s of this.sessions) if (s.initialized) s.send(n);
+  private onBackendNotification(backend: Backend, n: Notification, origin: Call | null): void {
+    const p = n.params ?? {};
+    switch (n.method) {
+      case "notifications/tools/list_changed":
+      case "notifications/prompts/list_changed":
+      case "notifications/resources/list_changed":
+        return; // the backend refreshes its catalog and the rebuild announces real changes
+      case "notifications/resources/updated":
+        for (const s of this.subscriptions.subscribers(backend, String(p.uri))) s.send(n);
+        return;
+      case "notifications/tasks/status":
+        this.tasks.ownerOf(p.taskId)?.send(n);
+        return;
+    }
+    const target = this.targetOf(backend, origin);
+    if (!target) {
+      log.debug(`${backend.name}: ${n.method} not attributable to one session; kept in the log only: ${JSON.stringify(p).slice(0, 300)}`);
+      return;
+    }
+    if (n.method === "notifications/message" && !target.wantsLog(p.level)) return;
+    if (origin && origin.session === target && !origin.cancelled) origin.relate(n);
+    else target.send(n);
+  }
+
+  private onBackendRequest(backend: Backend, r: Request, origin: Call | null): Promise<Record<string, unknown>> {
+    const target = this.targetOf(backend, origin);
+    if (!target) {
+      return Promise.reject(
+        new InvalidRequest(
+          `${r.method} cannot be attributed to one client session of the gateway; configure backend ${backend.name} with isolation: session`,
+        ),
+      );
+    }
+    return target.request(r.method, r.params, origin && origin.session === target ? origin : null);
   }
 }
 

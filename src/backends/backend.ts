@@ -5,10 +5,11 @@
 import type { BackendConfig } from "../config/load.ts";
 import { BackendUnavailable, ShuttingDown } from "../errors.ts";
 import type { Notification, Params, Request } from "../jsonrpc/message.ts";
+import type { Call, Session } from "../session/session.ts";
 import { logger, type Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { LegacySseTransport } from "./legacy-sse.ts";
-import { Peer, type CancelHook } from "./peer.ts";
+import { Peer } from "./peer.ts";
 import { StdioTransport } from "./stdio.ts";
 import { StreamableHttpTransport } from "./streamable-http.ts";
 import type { Transport } from "./transport.ts";
@@ -35,8 +36,18 @@ type ListKey = keyof typeof LISTS;
 export type BackendEvents = {
   /** The backend's visible catalog or state changed. */
   changed(backend: Backend): void;
-  notification(backend: Backend, n: Notification): void;
-  request(backend: Backend, r: Request): Promise<Record<string, unknown>>;
+  /** A notification from the backend; `origin` is the client call it belongs to, if known. */
+  notification(backend: Backend, n: Notification, origin: Call | null): void;
+  /** A request from the backend (sampling, elicitation, roots), likewise. */
+  request(backend: Backend, r: Request, origin: Call | null): Promise<Record<string, unknown>>;
+};
+
+// Sentinel tells backends it can do all that a client can: each request is
+// then passed to the client session it belongs to, which may refuse it.
+const CLIENT_CAPABILITIES = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: { listChanged: true },
 };
 
 export class Backend {
@@ -58,6 +69,8 @@ export class Backend {
     private readonly maxMessageBytes: number,
     private readonly startupTimeoutMs: number,
     private readonly events: BackendEvents,
+    /** With `isolation: session`, the one client session this connection serves. */
+    readonly owner: Session | null = null,
   ) {
     this.log = logger(config.name);
   }
@@ -75,13 +88,13 @@ export class Backend {
     void this.connect();
   }
 
-  request(method: string, params: Params | undefined, hook?: CancelHook): Promise<Record<string, unknown>> {
+  request(method: string, params: Params | undefined, call?: Call): Promise<Record<string, unknown>> {
     const peer = this.peer;
     if (!peer || this.state !== "ready") {
       const why = this.state === "stopped" ? "is stopped" : `is unavailable${this.lastError ? ` (${this.lastError})` : ""}; retrying`;
       return Promise.reject(new BackendUnavailable(`Backend ${this.name} ${why}`));
     }
-    return peer.request(method, params, this.config.timeoutMs, hook);
+    return peer.request(method, params, this.config.timeoutMs, call);
   }
 
   notify(method: string, params?: Params): void {
@@ -117,15 +130,15 @@ export class Backend {
       lost = true;
       this.lost(peer, reason);
     };
-    peer.onnotification = (n) => this.onNotification(n);
-    peer.onrequest = (r) => this.events.request(this, r);
+    peer.onnotification = (n, origin) => this.onNotification(n, origin);
+    peer.onrequest = (r, origin) => this.events.request(this, r, origin);
     try {
       await transport.start();
       const init = await peer.request(
         "initialize",
         {
           protocolVersion: BACKEND_PROTOCOL_VERSION,
-          capabilities: {},
+          capabilities: CLIENT_CAPABILITIES,
           clientInfo: { name: "sentinel", version: VERSION },
         },
         this.startupTimeoutMs,
@@ -137,7 +150,8 @@ export class Backend {
       this.instructions = typeof init.instructions === "string" ? init.instructions : undefined;
       peer.notify("notifications/initialized");
       const catalog = { ...EMPTY };
-      for (const key of Object.keys(LISTS) as ListKey[]) catalog[key] = await this.fetchList(peer, key);
+      // A per-session connection serves calls only; the shared one keeps the catalog.
+      if (!this.owner) for (const key of Object.keys(LISTS) as ListKey[]) catalog[key] = await this.fetchList(peer, key);
       if (lost || this.peer !== peer) return;
       this.catalog = catalog;
       this.state = "ready";
@@ -175,10 +189,10 @@ export class Backend {
     return items;
   }
 
-  private onNotification(n: Notification): void {
+  private onNotification(n: Notification, origin: Call | null): void {
     const peer = this.peer;
     for (const key of Object.keys(LISTS) as ListKey[]) {
-      if (LISTS[key].changed !== n.method || !peer || this.state !== "ready") continue;
+      if (LISTS[key].changed !== n.method || !peer || this.state !== "ready" || this.owner) continue;
       void this.fetchList(peer, key).then(
         (items) => {
           if (this.peer !== peer) return;
@@ -188,7 +202,7 @@ export class Backend {
         (err) => this.log.warn(`cannot refresh ${key}: ${(err as Error).message}`),
       );
     }
-    this.events.notification(this, n);
+    this.events.notification(this, n, origin);
   }
 
   private get stopped(): boolean {

@@ -1,5 +1,6 @@
 // The client side of JSON-RPC over one backend transport: ids, pending calls,
-// timeouts, and routing of what the backend sends on its own.
+// timeouts, and routing of what the backend sends on its own back to the
+// client call it belongs to.
 
 import {
   BackendError,
@@ -14,42 +15,54 @@ import {
   isNotification,
   isRequest,
   success,
+  type JsonRpcId,
   type Message,
   type Notification,
   type Params,
   type Request,
 } from "../jsonrpc/message.ts";
+import type { Call } from "../session/session.ts";
 import type { Transport } from "./transport.ts";
 
 type Pending = {
   resolve: (result: Record<string, unknown>) => void;
   reject: (err: SentinelError) => void;
   timer: ReturnType<typeof setTimeout>;
+  call: Call | undefined;
 };
-
-/** Filled in with a function that cancels the request at the backend. */
-export type CancelHook = { cancel: ((reason: string) => void) | null };
 
 export class Peer {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed: SentinelError | null = null;
 
-  /** Notifications from the backend (list changes, logs, progress). */
-  onnotification: (n: Notification) => void = () => {};
-  /** Requests from the backend (sampling, elicitation, roots). */
-  onrequest: (r: Request) => Promise<Record<string, unknown>> = (r) => Promise.reject(new MethodNotFound(r.method));
+  /**
+   * Notifications from the backend other than progress (which goes straight to
+   * its call). `origin` is the client call it belongs to, when that is known.
+   */
+  onnotification: (n: Notification, origin: Call | null) => void = () => {};
+  /** Requests from the backend (sampling, elicitation, roots), with their origin as above. */
+  onrequest: (r: Request, origin: Call | null) => Promise<Record<string, unknown>> = (r) =>
+    Promise.reject(new MethodNotFound(r.method));
 
   constructor(
     readonly backend: string,
     private readonly transport: Transport,
   ) {
-    transport.onmessage = (m) => this.receive(m);
+    transport.onmessage = (m, relatedTo) => this.receive(m, relatedTo);
   }
 
-  request(method: string, params: Params | undefined, timeoutMs: number, hook?: CancelHook): Promise<Record<string, unknown>> {
+  /**
+   * Sends a request. With `call`, the client's progress token is swapped for
+   * this request's own id (unique on this connection, so tokens of different
+   * clients cannot collide) and `call.cancel` is set.
+   */
+  request(method: string, params: Params | undefined, timeoutMs: number, call?: Call): Promise<Record<string, unknown>> {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
+    if (call?.progressToken != null && params) {
+      params = { ...params, _meta: { ...(params._meta as object), progressToken: id } };
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -57,8 +70,8 @@ export class Peer {
         this.notify("notifications/cancelled", { requestId: id, reason: "timeout" });
         reject(new BackendTimeout(this.backend, timeoutMs));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      if (hook) hook.cancel = (reason) => this.cancel(id, reason);
+      this.pending.set(id, { resolve, reject, timer, call });
+      if (call) call.cancel = (reason) => this.cancel(id, reason);
       const message: Request = params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params };
       this.transport.send(message);
     });
@@ -92,16 +105,37 @@ export class Peer {
     p.reject(new BackendUnavailable(`Request cancelled: ${reason}`));
   }
 
-  private receive(m: Message): void {
+  /**
+   * The client call a backend-initiated message belongs to. The transport may
+   * know (Streamable HTTP: it came on that request's response stream); else it
+   * is the calls in flight here, if they all come from one session. Never a
+   * guess between sessions: null then.
+   */
+  private originOf(relatedTo: JsonRpcId | undefined): Call | null {
+    if (typeof relatedTo === "number") {
+      const call = this.pending.get(relatedTo)?.call;
+      if (call) return call;
+    }
+    let origin: Call | null = null;
+    for (const p of this.pending.values()) {
+      if (!p.call) continue;
+      if (origin && origin.session !== p.call.session) return null;
+      origin = p.call;
+    }
+    return origin;
+  }
+
+  private receive(m: Message, relatedTo?: JsonRpcId): void {
     if (isRequest(m)) {
-      this.onrequest(m).then(
+      this.onrequest(m, this.originOf(relatedTo)).then(
         (result) => this.transport.send(success(m.id, result)),
         (err) => this.transport.send(failure(m.id, toJsonRpcError(err))),
       );
       return;
     }
     if (isNotification(m)) {
-      this.onnotification(m);
+      if (m.method === "notifications/progress" && this.relayProgress(m)) return;
+      this.onnotification(m, this.originOf(relatedTo));
       return;
     }
     if (typeof m.id !== "number") return;
@@ -111,5 +145,14 @@ export class Peer {
     this.pending.delete(m.id);
     if ("error" in m) p.reject(new BackendError(m.error));
     else p.resolve(m.result);
+  }
+
+  /** Progress for one of our requests goes to its call, under the client's own token. */
+  private relayProgress(n: Notification): boolean {
+    const token = n.params?.progressToken;
+    const call = typeof token === "number" ? this.pending.get(token)?.call : undefined;
+    if (!call || call.progressToken == null) return false;
+    if (!call.cancelled) call.relate({ jsonrpc: "2.0", method: n.method, params: { ...n.params, progressToken: call.progressToken } });
+    return true;
   }
 }

@@ -3,13 +3,13 @@
 // The backend's session id stays here; clients never see it.
 
 import type { RemoteBackendConfig } from "../config/load.ts";
-import { failure, isRequest, toMessage, type Message } from "../jsonrpc/message.ts";
+import { failure, isRequest, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import { readSse } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
 
 export class StreamableHttpTransport implements Transport {
-  onmessage: (message: Message) => void = () => {};
+  onmessage: (message: Message, relatedTo?: JsonRpcId) => void = () => {};
   onclose: (reason: string) => void = () => {};
   private sessionId: string | null = null;
   private protocolVersion: string | null = null;
@@ -25,6 +25,33 @@ export class StreamableHttpTransport implements Transport {
 
   setProtocolVersion(version: string): void {
     this.protocolVersion = version;
+    // Initialized: open the stream for messages the backend sends on its own.
+    void this.listen();
+  }
+
+  /** The GET stream (optional for servers: 405 means they have none). Reopened if it drops. */
+  private async listen(lastEventId?: string): Promise<void> {
+    while (!this.closed) {
+      let res: Response;
+      try {
+        const headers = this.headers();
+        delete headers["content-type"];
+        headers.accept = "text/event-stream";
+        if (lastEventId) headers["last-event-id"] = lastEventId;
+        res = await fetch(this.cfg.url, { headers, signal: this.aborter.signal });
+      } catch {
+        return; // unreachable: the next POST notices and reconnects the backend
+      }
+      if (!res.ok || !res.body) {
+        await res.body?.cancel();
+        return;
+      }
+      await readSse(res.body, (e) => {
+        if (e.id) lastEventId = e.id;
+        if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data));
+      }).catch(() => {});
+      await Bun.sleep(500);
+    }
   }
 
   send(message: Message): void {
@@ -81,13 +108,15 @@ export class StreamableHttpTransport implements Transport {
       return;
     }
     const type = res.headers.get("content-type") ?? "";
+    // What arrives on a request's own response stream belongs to that request.
+    const relatedTo = isRequest(message) ? message.id : undefined;
     try {
       if (type.includes("text/event-stream") && res.body) {
         await readSse(res.body, (e) => {
-          if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data));
+          if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data), relatedTo);
         });
       } else if (type.includes("application/json")) {
-        this.deliver(await res.json());
+        this.deliver(await res.json(), relatedTo);
       } else {
         await res.body?.cancel();
       }
@@ -96,10 +125,10 @@ export class StreamableHttpTransport implements Transport {
     }
   }
 
-  private deliver(value: unknown): void {
+  private deliver(value: unknown, relatedTo?: JsonRpcId): void {
     for (const item of Array.isArray(value) ? value : [value]) {
       try {
-        this.onmessage(toMessage(item));
+        this.onmessage(toMessage(item), relatedTo);
       } catch {
         this.log.warn("ignored a malformed message from the backend");
       }

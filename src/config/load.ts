@@ -27,6 +27,7 @@ type BackendCommon = {
   timeoutMs: number;
   disabled: boolean;
   restart: RestartPolicy;
+  isolation: "shared" | "session";
 };
 
 export type StdioBackendConfig = BackendCommon & {
@@ -55,6 +56,7 @@ export type Config = {
     maxMessageBytes: number;
     startupTimeoutMs: number;
     shutdownTimeoutMs: number;
+    pageSize: number;
     logLevel: "debug" | "info" | "warn" | "error";
   };
   http: { host: string; port: number; allowedOrigins: string[]; sessionIdleMs: number };
@@ -150,6 +152,7 @@ function normalize(raw: RawConfig, source: string, env: Env, issues: string[]): 
       maxMessageBytes: s.maxMessageBytes,
       startupTimeoutMs: s.startupTimeout,
       shutdownTimeoutMs: s.shutdownTimeout,
+      pageSize: s.pageSize,
       logLevel: s.logLevel,
     },
     http: {
@@ -186,12 +189,19 @@ function normalizeBackend(
     issues.push(`${path}: expected either "command" (a stdio server) or "url" (an HTTP server)`);
     return null;
   }
-  const common = (b: { prefix?: string; timeout?: number; disabled?: boolean; restart?: { initialDelay: number; maxDelay: number } }) => ({
+  const common = (b: {
+    prefix?: string;
+    timeout?: number;
+    disabled?: boolean;
+    restart?: { initialDelay: number; maxDelay: number };
+    isolation: "shared" | "session";
+  }) => ({
     name,
     prefix: b.prefix === undefined ? `${name}${separator}` : b.prefix === "" ? "" : `${b.prefix}${separator}`,
     timeoutMs: b.timeout ?? defaultTimeout,
     disabled: b.disabled ?? false,
     restart: { initialDelayMs: b.restart?.initialDelay ?? 500, maxDelayMs: b.restart?.maxDelay ?? 30_000 },
+    isolation: b.isolation,
   });
   if ("command" in value) {
     const r = v.safeParse(StdioBackendSchema, value);

@@ -27,6 +27,8 @@ const common = {
   disabled: v.optional(v.boolean()),
   restart: v.optional(restart),
   description: v.optional(v.string()),
+  /** "session": one connection per client session, so that backend-initiated requests can only mean that session. */
+  isolation: v.optional(v.picklist(["shared", "session"], 'expected "shared" or "session"'), "shared"),
 };
 
 export const StdioBackendSchema = v.strictObject({
@@ -56,6 +58,8 @@ export const ConfigSchema = v.strictObject({
       shutdownTimeout: v.optional(duration, 10_000),
       logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
       timeout: v.optional(duration, 60_000),
+      /** Items per page of Sentinel's merged lists. */
+      pageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 500),
     }),
     {},
   ),

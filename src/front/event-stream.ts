@@ -24,8 +24,10 @@ export class EventStream {
     });
   }
 
-  send(message: Message): void {
-    this.write(`id: ${this.nextId++}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+  /** Writes one event; `id` is given by callers that keep a replay log (the GET stream). */
+  send(message: Message | string, id: string | number = this.nextId++): void {
+    const data = typeof message === "string" ? message : JSON.stringify(message);
+    this.write(`id: ${id}\nevent: message\ndata: ${data}\n\n`);
   }
 
   close(): void {

@@ -10,7 +10,17 @@ import type { Identity } from "../config/load.ts";
 import { PROTOCOL_VERSIONS } from "../dispatch/dispatcher.ts";
 import { InvalidRequest, MessageTooLarge, type SentinelError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
-import { failure, idOf, isNotification, isRequest, parseJson, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
+import {
+  failure,
+  idOf,
+  isNotification,
+  isRequest,
+  parseJson,
+  toMessage,
+  type JsonRpcId,
+  type Message,
+  type Request as RpcRequest,
+} from "../jsonrpc/message.ts";
 import { logger } from "../log.ts";
 import type { Session } from "../session/session.ts";
 import { EventStream } from "./event-stream.ts";
@@ -21,7 +31,16 @@ const JSON_HEADERS = { "content-type": "application/json" };
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" };
 const SWEEP_MS = 60_000;
 
-type HttpSession = { session: Session; stream: EventStream | null };
+// Messages kept per session for GET-stream resumption (Last-Event-ID).
+const BACKLOG = 256;
+
+type HttpSession = {
+  session: Session;
+  stream: EventStream | null;
+  /** Server-to-client messages sent outside a POST, numbered, for replay on reconnect. */
+  backlog: { id: number; data: string }[];
+  nextEventId: number;
+};
 type Env = { Bindings: { server: Bun.Server<undefined> } };
 
 export type HttpFront = {
@@ -121,8 +140,13 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
     if (isRequest(first) && first.method === "initialize") {
       if (messages.length > 1) return reject(400, new InvalidRequest("Invalid Request: initialize must not be batched"), firstId);
       created = crypto.randomUUID();
-      const holder: HttpSession = { session: null as unknown as Session, stream: null };
-      holder.session = gateway.openSession(created, "http", identity, (m) => holder.stream?.send(m));
+      const holder: HttpSession = { session: null as unknown as Session, stream: null, backlog: [], nextEventId: 1 };
+      holder.session = gateway.openSession(created, "http", identity, (m) => {
+        const event = { id: holder.nextEventId++, data: JSON.stringify(m) };
+        holder.backlog.push(event);
+        if (holder.backlog.length > BACKLOG) holder.backlog.shift();
+        holder.stream?.send(event.data, event.id);
+      });
       sessions.set(created, holder);
       entry = holder;
     } else {
@@ -134,15 +158,53 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
     session.lastSeen = Date.now();
 
     const requests = messages.filter(isRequest);
-    for (const m of messages) if (isNotification(m)) pipeline.notification(session, m);
+    for (const m of messages) {
+      if (isNotification(m)) pipeline.notification(session, m);
+      else if (!isRequest(m)) pipeline.response(session, m);
+    }
     if (requests.length === 0) return new Response(null, { status: 202 });
     // A long tool call must not be cut by the server's idle timeout.
     c.env?.server?.timeout(req, 0);
-    const out = batch
-      ? JSON.stringify(await Promise.all(requests.map((r) => pipeline.request(session, r))))
-      : JSON.stringify(await pipeline.request(session, requests[0]!));
-    return new Response(out, { headers: created ? { ...JSON_HEADERS, "mcp-session-id": created } : JSON_HEADERS });
+    // A client that goes away has its calls cancelled at the backends.
+    req.signal.addEventListener("abort", () => {
+      for (const r of requests) session.cancel(r.id, "client disconnected");
+    });
+    if (batch) {
+      const out = (await Promise.all(requests.map((r) => pipeline.request(session, r)))).filter((r) => r !== null);
+      return out.length ? new Response(JSON.stringify(out), { headers: JSON_HEADERS }) : new Response(null, { status: 202 });
+    }
+    return answer(session, requests[0]!, (req.headers.get("accept") ?? "").includes("text/event-stream"), created);
   });
+
+  /**
+   * One request's answer: JSON when nothing else needs saying, else an SSE
+   * stream, opened at the first message that belongs to the request (progress,
+   * a server-to-client request) and closed after the response. The fast path
+   * stays JSON; clients that do not accept SSE get related messages on GET.
+   */
+  const answer = (session: Session, request: RpcRequest, sse: boolean, created: string | null): Promise<Response> =>
+    new Promise((resolve) => {
+      let stream: EventStream | null = null;
+      const relate = sse
+        ? (m: Message) => {
+            if (!stream) {
+              stream = new EventStream(() => {});
+              resolve(new Response(stream.readable, { headers: created ? { ...SSE_HEADERS, "mcp-session-id": created } : SSE_HEADERS }));
+            }
+            stream.send(m);
+          }
+        : undefined;
+      void pipeline.request(session, request, relate).then((response) => {
+        if (stream) {
+          if (response) stream.send(response);
+          stream.close();
+          return;
+        }
+        // Cancelled by the client: nothing is owed, and nothing is sent.
+        if (!response) return resolve(new Response(null, { status: 204 }));
+        resolve(new Response(JSON.stringify(response), { headers: created ? { ...JSON_HEADERS, "mcp-session-id": created } : JSON_HEADERS }));
+      });
+    });
 
   app.get("/mcp", (c) => {
     const req = c.req.raw;
@@ -161,6 +223,9 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
     });
     entry.stream = stream;
     entry.session.lastSeen = Date.now();
+    // Resumption: replay what the client missed since the event it names.
+    const last = Number(req.headers.get("last-event-id"));
+    if (Number.isInteger(last) && last > 0) for (const e of entry.backlog) if (e.id > last) stream.send(e.data, e.id);
     return new Response(stream.readable, { headers: SSE_HEADERS });
   });
 

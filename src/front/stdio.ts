@@ -32,7 +32,7 @@ export async function serveStdio(gateway: Gateway, identity: Identity, io: Stdio
   const { pipeline } = gateway;
   const max = gateway.config.server.maxMessageBytes;
 
-  const handle = (value: unknown): Promise<Response> | Response | null => {
+  const handle = (value: unknown): Promise<Response | null> | Response | null => {
     let message: Message;
     try {
       message = toMessage(value);
@@ -42,7 +42,7 @@ export async function serveStdio(gateway: Gateway, identity: Identity, io: Stdio
     session.lastSeen = Date.now();
     if (isRequest(message)) return pipeline.request(session, message);
     if (isNotification(message)) pipeline.notification(session, message);
-    // Responses from the client answer server-to-client requests (none sent yet).
+    else pipeline.response(session, message);
     return null;
   };
 
@@ -57,7 +57,7 @@ export async function serveStdio(gateway: Gateway, identity: Identity, io: Stdio
       }
       if (!Array.isArray(value)) {
         const out = handle(value);
-        if (out instanceof Promise) void out.then(send);
+        if (out instanceof Promise) void out.then((r) => r && send(r));
         else if (out) send(out);
         return;
       }

@@ -2,15 +2,23 @@
 // The audit step wraps the rest, so that failures are recorded as well as
 // successes; the governance steps (authorize, rate-limit) slot in before dispatch.
 
-import type { AuditStore } from "../audit/store.ts";
 import { auditJson } from "../audit/redact.ts";
+import type { AuditStore } from "../audit/store.ts";
 import type { Dispatcher } from "../dispatch/dispatcher.ts";
 import { toJsonRpcError, toSentinelError, type SentinelError } from "../errors.ts";
-import { failure, success, type JsonRpcId, type Notification, type Request, type Response } from "../jsonrpc/message.ts";
+import {
+  failure,
+  success,
+  type JsonRpcId,
+  type Message,
+  type Notification,
+  type Request,
+  type Response,
+} from "../jsonrpc/message.ts";
 import type { Call, Session } from "../session/session.ts";
 
 // Methods whose work happens at a backend and so can be cancelled.
-const CANCELLABLE = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete"]);
+const CANCELLABLE = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete", "tasks/result"]);
 
 export class Pipeline {
   /** Requests being handled now, across all sessions; shutdown waits for zero. */
@@ -23,10 +31,25 @@ export class Pipeline {
     private readonly maxArgumentBytes: number,
   ) {}
 
-  async request(session: Session, req: Request): Promise<Response> {
+  /**
+   * Handles one request. `relate` sends messages that belong to it (progress,
+   * server-to-client requests) where the front wants them; by default to the
+   * session. Resolves to null when the client cancelled it: no answer is due.
+   */
+  async request(session: Session, req: Request, relate?: (m: Message) => void): Promise<Response | null> {
     const ts = Date.now();
     const started = performance.now();
-    const call: Call = { backend: null, target: null, cancel: null };
+    const meta = req.params?._meta as { progressToken?: unknown } | undefined;
+    const token = meta?.progressToken;
+    const call: Call = {
+      session,
+      backend: null,
+      target: null,
+      progressToken: typeof token === "string" || typeof token === "number" ? token : null,
+      cancel: null,
+      cancelled: false,
+      relate: relate ?? ((m) => session.send(m)),
+    };
     const cancellable = CANCELLABLE.has(req.method);
     if (cancellable) session.inflight.set(req.id, call);
     this.inflight++;
@@ -56,23 +79,19 @@ export class Pipeline {
       // A tool result with isError is a failed call, though a well-formed answer.
       outcome: error || toolFailed ? "error" : "ok",
       errorCode: error ? error.rpcCode : null,
-      error: error ? error.message : null,
+      error: call.cancelled ? "cancelled by client" : error ? error.message : null,
       latencyUs: Math.round((performance.now() - started) * 1000),
     });
-    return response;
+    return call.cancelled ? null : response;
   }
 
   notification(session: Session, n: Notification): void {
-    switch (n.method) {
-      case "notifications/initialized":
-        session.initialized = true;
-        return;
-      case "notifications/cancelled": {
-        const id = n.params?.requestId;
-        if (typeof id === "string" || typeof id === "number") session.cancel(id, String(n.params?.reason ?? "cancelled by client"));
-        return;
-      }
-    }
+    this.dispatcher.notification(session, n);
+  }
+
+  /** A client's answer to a request Sentinel sent it on a backend's behalf. */
+  response(session: Session, r: Response): void {
+    session.receive(r);
   }
 
   /** A message the front could not accept (bad JSON, not JSON-RPC, too large): answered and audited. */
