@@ -3,7 +3,12 @@
 
 export type SseEvent = { event: string; data: string; id?: string };
 
-export async function readSse(body: ReadableStream<Uint8Array>, onEvent: (e: SseEvent) => void): Promise<void> {
+/** Reads events until the stream ends; `onRetry` gets the server's reconnection delay (`retry:`). */
+export async function readSse(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (e: SseEvent) => void,
+  onRetry?: (ms: number) => void,
+): Promise<void> {
   const decoder = new TextDecoder();
   let buffer = "";
   let event = "";
@@ -29,6 +34,7 @@ export async function readSse(body: ReadableStream<Uint8Array>, onEvent: (e: Sse
       if (field === "event") event = value;
       else if (field === "data") data.push(value);
       else if (field === "id") id = value;
+      else if (field === "retry" && /^\d+$/.test(value)) onRetry?.(Number(value));
     }
   }
 }

@@ -5,8 +5,12 @@
 import type { RemoteBackendConfig } from "../config/load.ts";
 import { failure, isRequest, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
-import { readSse } from "./sse-parser.ts";
+import { readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
+
+// How many times a request's dropped answer stream is resumed before giving up
+// (the request's own timeout still applies).
+const MAX_RESUMES = 10;
 
 export class StreamableHttpTransport implements Transport {
   onmessage: (message: Message, relatedTo?: JsonRpcId) => void = () => {};
@@ -112,9 +116,7 @@ export class StreamableHttpTransport implements Transport {
     const relatedTo = isRequest(message) ? message.id : undefined;
     try {
       if (type.includes("text/event-stream") && res.body) {
-        await readSse(res.body, (e) => {
-          if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data), relatedTo);
-        });
+        await this.readAnswerStream(res.body, relatedTo);
       } else if (type.includes("application/json")) {
         this.deliver(await res.json(), relatedTo);
       } else {
@@ -122,6 +124,38 @@ export class StreamableHttpTransport implements Transport {
       }
     } catch (err) {
       if (!this.closed) this.reject(message, `bad response from backend: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Reads a request's SSE answer. A server may close the stream before the
+   * response (2025-11-25 "polling"): then it is resumed with GET and
+   * Last-Event-ID after the server's `retry` delay, until the response comes.
+   */
+  private async readAnswerStream(body: ReadableStream<Uint8Array>, relatedTo: JsonRpcId | undefined): Promise<void> {
+    let answered = false;
+    let lastEventId: string | undefined;
+    let retryMs = 1000;
+    const onEvent = (e: SseEvent) => {
+      if (e.id) lastEventId = e.id;
+      if (e.event !== "message" || !e.data) return;
+      const value = JSON.parse(e.data);
+      if (relatedTo !== undefined && !Array.isArray(value) && value?.id === relatedTo && !("method" in value)) answered = true;
+      this.deliver(value, relatedTo);
+    };
+    await readSse(body, onEvent, (ms) => (retryMs = ms));
+    for (let attempt = 0; !answered && relatedTo !== undefined && lastEventId && !this.closed && attempt < MAX_RESUMES; attempt++) {
+      await Bun.sleep(retryMs);
+      const headers = this.headers();
+      delete headers["content-type"];
+      headers.accept = "text/event-stream";
+      headers["last-event-id"] = lastEventId;
+      const res = await fetch(this.cfg.url, { headers, signal: this.aborter.signal });
+      if (!res.ok || !res.body) {
+        await res.body?.cancel();
+        break;
+      }
+      await readSse(res.body, onEvent, (ms) => (retryMs = ms));
     }
   }
 

@@ -347,3 +347,50 @@ test("merged lists are paged with Sentinel's own cursors", async () => {
     await paged.stop();
   }
 });
+
+describe("tasks (2025-11-25)", () => {
+  let tasksGw: HttpGateway;
+  beforeAll(async () => {
+    const { EVERYTHING, NODE } = await import("./harness.ts");
+    tasksGw = await startHttpGateway(
+      writeConfig(tempDir(), { identity: { anonymous: { roles: [] } }, backends: { everything: { command: NODE, args: [EVERYTHING, "stdio"] } } }),
+    );
+  });
+  afterAll(() => tasksGw.stop());
+
+  /** A raw JSON-RPC session on the HTTP front. */
+  async function session() {
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const init = await fetch(tasksGw.url, { method: "POST", headers, body: JSON.stringify(INIT) });
+    const sid = init.headers.get("mcp-session-id")!;
+    const capabilities = ((await init.json()) as any).result.capabilities;
+    let id = 1;
+    const rpc = async (method: string, params: object) => {
+      const res = await fetch(tasksGw.url, {
+        method: "POST",
+        headers: { ...headers, "mcp-session-id": sid },
+        body: JSON.stringify({ jsonrpc: "2.0", id: id++, method, params }),
+      });
+      return (await res.json()) as any;
+    };
+    return { rpc, capabilities };
+  }
+
+  test("are routed to the backend that created them and visible only to their session", async () => {
+    const a = await session();
+    const b = await session();
+    expect(a.capabilities.tasks).toBeDefined();
+    const created = await a.rpc("tools/call", { name: "everything__simulate-research-query", arguments: { topic: "gateways" }, task: { ttl: 60_000 } });
+    const taskId = created.result.task.taskId as string;
+    expect(taskId).toBeString();
+
+    expect((await a.rpc("tasks/get", { taskId })).result).toMatchObject({ taskId, status: expect.stringMatching(/working|completed/) });
+    expect((await b.rpc("tasks/get", { taskId })).error).toMatchObject({ code: -32602 });
+    expect((await b.rpc("tasks/result", { taskId })).error).toMatchObject({ code: -32602 });
+    expect((await a.rpc("tasks/list", {})).result.tasks.map((t: any) => t.taskId)).toContain(taskId);
+    expect((await b.rpc("tasks/list", {})).result.tasks).toEqual([]);
+
+    const result = await a.rpc("tasks/result", { taskId });
+    expect(JSON.stringify(result.result.content)).toContain("gateways");
+  }, 20_000);
+});
