@@ -91,6 +91,53 @@ export class BackendError extends SentinelError {
   }
 }
 
+/** No valid credentials. Over HTTP: 401 with WWW-Authenticate. */
+export class Unauthenticated extends SentinelError {
+  readonly code = "unauthenticated";
+  readonly rpcCode = -32010;
+  override readonly httpStatus = 401;
+}
+
+/** A call over budget: data.retryAfterMs says when to try again. Over HTTP: 429 with Retry-After. */
+export class RateLimited extends SentinelError {
+  readonly code = "rate_limited";
+  readonly rpcCode = -32029;
+  override readonly httpStatus = 429;
+  readonly retryAfterMs: number;
+  constructor(what: string, retryAfterMs: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(`Rate limit exceeded (${what}); retry after ${seconds} s`, { retryAfterMs: Math.ceil(retryAfterMs) });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** A backend at its in-flight limit: refused at once rather than queued. */
+export class BackendBusy extends SentinelError {
+  readonly code = "backend_busy";
+  readonly rpcCode = -32030;
+  constructor(backend: string, limit: number) {
+    super(`Backend ${backend} is busy (${limit} calls in flight); retry shortly`);
+  }
+}
+
+/** Switched off by an administrator (kill switch). */
+export class Disabled extends SentinelError {
+  readonly code = "disabled";
+  readonly rpcCode = -32031;
+  constructor(kind: string, name: string) {
+    super(`The ${kind} ${name} is disabled by the gateway administrator`);
+  }
+}
+
+/** A tool held back by pinning until an administrator approves its definition. */
+export class Withheld extends SentinelError {
+  readonly code = "unpinned";
+  readonly rpcCode = -32032;
+  constructor(name: string, reason: string) {
+    super(`Tool ${name} is withheld (${reason}) until an administrator approves it: sentinel tools approve ${name}`);
+  }
+}
+
 export class InternalError extends SentinelError {
   readonly code = "internal";
   readonly rpcCode = -32603;

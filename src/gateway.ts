@@ -5,7 +5,7 @@
 import { AuditStore } from "./audit/store.ts";
 import { Backend, type BackendEvents } from "./backends/backend.ts";
 import { SessionBackends } from "./backends/pool.ts";
-import type { Config, Identity } from "./config/load.ts";
+import type { Config } from "./config/load.ts";
 import { Catalog } from "./dispatch/catalog.ts";
 import { Dispatcher } from "./dispatch/dispatcher.ts";
 import { Subscriptions } from "./dispatch/subscriptions.ts";
@@ -14,6 +14,13 @@ import { InvalidRequest } from "./errors.ts";
 import type { Message, Notification, Request } from "./jsonrpc/message.ts";
 import { logger } from "./log.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
+import { Policy } from "./pipeline/policy.ts";
+import { Pins } from "./policy/pins.ts";
+import { Switches } from "./policy/switches.ts";
+import { openDatabase } from "./store/database.ts";
+import { Views } from "./dispatch/views.ts";
+import type { Database } from "bun:sqlite";
+import type { Principal } from "./auth/principal.ts";
 import { Session, type Call, type Front } from "./session/session.ts";
 
 const log = logger("gateway");
@@ -22,7 +29,12 @@ const LIST_NOTIFICATIONS = {
   tools: "notifications/tools/list_changed",
   prompts: "notifications/prompts/list_changed",
   resources: "notifications/resources/list_changed",
+  resourceTemplates: "notifications/resources/list_changed",
 } as const;
+
+// How often a running gateway looks for kill switches and approvals made by
+// `sentinel tools ...` in the shared database.
+const STATE_POLL_MS = 1000;
 
 export class Gateway {
   readonly backends: Backend[];
@@ -35,12 +47,23 @@ export class Gateway {
   private readonly pool: SessionBackends;
   private readonly subscriptions = new Subscriptions();
   private readonly tasks = new Tasks();
-  // What clients last saw of each list, so that only real changes are announced.
-  private signatures: Record<string, string> = { tools: "[]", prompts: "[]", resources: "[[],[]]" };
+  readonly policy: Policy;
+  private readonly views: Views;
+  private readonly db: Database;
+  private readonly pins: Pins | null;
+  private readonly switches: Switches;
+  private readonly poller: ReturnType<typeof setInterval>;
   private stopping: Promise<void> | null = null;
 
   constructor(readonly config: Config) {
-    this.audit = config.audit.enabled ? AuditStore.open(config.audit.path) : null;
+    this.db = openDatabase(config.audit.path);
+    this.audit = config.audit.enabled ? AuditStore.on(this.db) : null;
+    this.pins = config.pinning.mode === "off" ? null : new Pins(this.db, config.pinning.mode);
+    this.switches = new Switches(this.db);
+    this.policy = new Policy(config, this.switches);
+    this.views = new Views(this.catalog, this.policy);
+    this.poller = setInterval(() => this.pollState(), STATE_POLL_MS);
+    this.poller.unref();
     const events: BackendEvents = {
       changed: (b) => {
         if (!b.owner) this.onBackendChanged();
@@ -62,6 +85,8 @@ export class Gateway {
       pool: this.pool,
       subscriptions: this.subscriptions,
       tasks: this.tasks,
+      policy: this.policy,
+      views: this.views,
     });
     this.pipeline = new Pipeline(dispatcher, this.audit, config.audit.maxArgumentBytes);
   }
@@ -70,7 +95,7 @@ export class Gateway {
     for (const b of this.backends) b.start();
   }
 
-  openSession(id: string, front: Front, identity: Identity, deliver: (m: Message) => void): Session {
+  openSession(id: string, front: Front, identity: Principal, deliver: (m: Message) => void): Session {
     const session = new Session(id, front, identity, deliver);
     this.sessions.add(session);
     return session;
@@ -86,25 +111,35 @@ export class Gateway {
     this.stopping ??= (async () => {
       await this.pipeline.drain(this.config.server.shutdownTimeoutMs);
       for (const s of this.sessions) s.close("shutting down");
+      clearInterval(this.poller);
       await Promise.all([...this.backends.map((b) => b.stop()), this.pool.stopAll()]);
-      this.audit?.close();
+      this.audit?.flush();
+      this.db.close();
     })();
     return this.stopping;
   }
 
   private onBackendChanged(): void {
-    this.catalog.rebuild(this.backends, this.config.names.maxLength);
-    const lists = this.catalog.lists;
-    const next = {
-      tools: JSON.stringify(lists.tools),
-      prompts: JSON.stringify(lists.prompts),
-      resources: JSON.stringify([lists.resources, lists.resourceTemplates]),
-    };
-    for (const key of Object.keys(LIST_NOTIFICATIONS) as (keyof typeof LIST_NOTIFICATIONS)[]) {
-      if (this.signatures[key] === next[key]) continue;
-      for (const s of this.sessions) if (s.initialized) s.send({ jsonrpc: "2.0", method: LIST_NOTIFICATIONS[key] });
+    this.catalog.rebuild(this.backends, this.config.names.maxLength, (b, tool) => this.pins?.admit(b.name, tool) ?? null);
+    // Tell each session about the lists that changed as it sees them.
+    const byView = new Map<string, string[]>();
+    for (const s of this.sessions) {
+      if (!s.initialized) continue;
+      const key = this.policy.viewKey(s.identity);
+      let methods = byView.get(key);
+      if (!methods) {
+        methods = [...new Set(this.views.changed(s.identity).map((k) => LIST_NOTIFICATIONS[k]))];
+        byView.set(key, methods);
+      }
+      for (const method of methods) s.send({ jsonrpc: "2.0", method });
     }
-    this.signatures = next;
+  }
+
+  /** Kill switches and approvals written by other processes take effect here. */
+  private pollState(): void {
+    const switched = this.switches.refresh();
+    const approved = this.pins?.refresh() ?? false;
+    if (switched || approved) this.onBackendChanged();
   }
 
   /**

@@ -2,6 +2,8 @@
 // Every line passes through the secret scrubber so that values resolved from
 // ${env:...}/${file:...} never reach a log, whoever writes it.
 
+import { REDACTED, redactValue } from "./secret-values.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -19,8 +21,8 @@ export function registerSecret(value: string): void {
 }
 
 export function scrub(text: string): string {
-  for (const s of secrets) if (text.includes(s)) text = text.replaceAll(s, "[REDACTED]");
-  return text;
+  for (const s of secrets) if (text.includes(s)) text = text.replaceAll(s, REDACTED);
+  return redactValue(text);
 }
 
 function write(level: LogLevel, scope: string, message: string): void {

@@ -2,6 +2,7 @@
 
 import { VERSION } from "./version.ts";
 import { UsageError } from "./cli/args.ts";
+import { ConfigError } from "./errors.ts";
 
 const HELP = `sentinel ${VERSION}: an MCP gateway in one binary (auth, routing, audit)
 
@@ -11,6 +12,9 @@ Usage:
   sentinel serve --http --demo              try it: the embedded demo config
   sentinel check --config FILE              validate a config and exit
   sentinel tools --config FILE              list the tool names clients will see
+  sentinel tools diff|approve|disable|enable|pins NAME --config FILE
+                                            pinned definitions and kill switches
+  sentinel token issue|hash|new-key         mint a JWT, hash an API key for the config
   sentinel audit [--config FILE] [filters]  show the audit trail (--help for filters)
   sentinel --version | --help
 
@@ -31,8 +35,17 @@ async function main(argv: string[]): Promise<void> {
       return wantsHelp ? void console.log(m.auditHelp) : m.audit(rest);
     }
     case "tools": {
+      const [sub, ...more] = rest;
+      if (sub && !sub.startsWith("-")) {
+        const m = await import("./cli/tools-admin.ts");
+        return wantsHelp ? void console.log(m.toolsAdminHelp) : m.toolsAdmin(sub, more);
+      }
       const m = await import("./cli/tools.ts");
       return wantsHelp ? void console.log(m.toolsHelp) : m.tools(rest);
+    }
+    case "token": {
+      const m = await import("./cli/token.ts");
+      return wantsHelp ? void console.log(m.tokenHelp) : m.token(rest);
     }
     case "demo-backend":
       return (await import("./demo/backend.ts")).runDemoBackend();
@@ -53,6 +66,11 @@ process.stderr.on("error", () => {});
 process.stdout.on("error", () => {});
 
 main(process.argv.slice(2)).catch((err) => {
+  // Problems found while building from a valid-looking config (keys, JWKS files): exit 2 like config errors.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`sentinel: ${err.message}\n`);
+    process.exit(2);
+  }
   if (err instanceof UsageError) {
     process.stderr.write(`sentinel: ${err.message}\nRun "sentinel --help" for usage.\n`);
     process.exit(64);

@@ -10,6 +10,7 @@ export type AuditFilter = {
   outcome?: string;
   identity?: string;
   method?: string;
+  decision?: string;
   limit: number;
 };
 
@@ -27,7 +28,12 @@ export type AuditRecord = {
   error_code: number | null;
   error: string | null;
   latency_us: number;
+  roles: string | null;
+  decision: string | null;
+  rule: string | null;
 };
+
+export type SecurityEvent = { id: number; ts: number; kind: string; backend: string | null; target: string | null; detail: string | null };
 
 export function openReadOnly(path: string): Database {
   return new Database(path, { readonly: true });
@@ -50,6 +56,13 @@ export function queryAudit(db: Database, f: AuditFilter): AuditRecord[] {
   add("outcome = ?", f.outcome);
   add("identity = ?", f.identity);
   add("method = ?", f.method);
+  add("decision = ?", f.decision);
   const sql = `SELECT * FROM calls ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
   return (db.query(sql).all(...params, f.limit) as AuditRecord[]).reverse();
+}
+
+/** Security events (tool definition changes, suspicious tools, approvals, switches), oldest first. */
+export function queryEvents(db: Database, sinceMs: number | undefined, limit: number): SecurityEvent[] {
+  const rows = db.query("SELECT * FROM events WHERE ts >= ? ORDER BY id DESC LIMIT ?").all(sinceMs ?? 0, limit) as SecurityEvent[];
+  return rows.reverse();
 }

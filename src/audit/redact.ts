@@ -1,7 +1,9 @@
 // Argument values are stored for audit, but never a secret: values under keys
 // that name a credential are replaced, and oversized documents are cut.
 
-export const REDACTED = "[REDACTED]";
+import { REDACTED, redactValue } from "../secret-values.ts";
+
+export { REDACTED };
 const TOO_DEEP = "[REDACTED: nested too deep]";
 const MAX_DEPTH = 32;
 
@@ -27,6 +29,7 @@ export function isSecretKey(key: string): boolean {
 }
 
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactValue(value);
   if (typeof value !== "object" || value === null) return value;
   // Past the cap we cannot look inside, so nothing inside is kept.
   if (depth >= MAX_DEPTH) return TOO_DEEP;

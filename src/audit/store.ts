@@ -4,17 +4,16 @@
 // commit (~50 µs here) is paid per batch rather than per call. A batch is
 // written when it reaches BATCH_ROWS or BATCH_MS after its first row, and on close.
 
-import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import type { Database, Statement } from "bun:sqlite";
 import { logger } from "../log.ts";
-import schema from "./schema.sql" with { type: "text" };
+import { openDatabase } from "../store/database.ts";
 
 const log = logger("audit");
 const BATCH_ROWS = 512;
 const BATCH_MS = 50;
 
 export type Outcome = "ok" | "error" | "denied";
+export type Decision = "allowed" | "denied" | "rate_limited" | "disabled" | "unpinned";
 
 export type AuditRow = {
   ts: number;
@@ -29,6 +28,9 @@ export type AuditRow = {
   errorCode: number | null;
   error: string | null;
   latencyUs: number;
+  roles: string[] | null;
+  decision: Decision | null;
+  rule: string | null;
 };
 
 export class AuditStore {
@@ -37,26 +39,28 @@ export class AuditStore {
   private readonly insert: Statement;
   private readonly writeAll: (rows: AuditRow[]) => void;
 
-  private constructor(private readonly db: Database) {
+  private constructor(readonly db: Database) {
     this.insert = db.prepare(
-      `INSERT INTO calls (ts, session, front, identity, method, backend, target, args, outcome, error_code, error, latency_us)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO calls (ts, session, front, identity, method, backend, target, args, outcome, error_code, error, latency_us, roles, decision, rule)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.writeAll = db.transaction((rows: AuditRow[]) => {
       for (const r of rows) {
-        this.insert.run(r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args, r.outcome, r.errorCode, r.error, r.latencyUs);
+        const roles = r.roles ? JSON.stringify(r.roles) : null;
+        this.insert.run(
+          r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args,
+          r.outcome, r.errorCode, r.error, r.latencyUs, roles, r.decision, r.rule,
+        );
       }
     });
   }
 
   static open(path: string): AuditStore {
-    mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { create: true });
-    db.exec("PRAGMA journal_mode = WAL");
-    // WAL + NORMAL: durable across a crash of this process, no fsync per row.
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA busy_timeout = 5000");
-    db.exec(schema);
+    return new AuditStore(openDatabase(path));
+  }
+
+  /** On a database that is already open (shared with the pins and switches). */
+  static on(db: Database): AuditStore {
     return new AuditStore(db);
   }
 

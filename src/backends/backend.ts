@@ -3,7 +3,7 @@
 // A single connection is shared by every client session.
 
 import type { BackendConfig } from "../config/load.ts";
-import { BackendUnavailable, ShuttingDown } from "../errors.ts";
+import { BackendBusy, BackendUnavailable, ShuttingDown } from "../errors.ts";
 import type { Notification, Params, Request } from "../jsonrpc/message.ts";
 import type { Call, Session } from "../session/session.ts";
 import { logger, type Logger } from "../log.ts";
@@ -94,6 +94,9 @@ export class Backend {
       const why = this.state === "stopped" ? "is stopped" : `is unavailable${this.lastError ? ` (${this.lastError})` : ""}; retrying`;
       return Promise.reject(new BackendUnavailable(`Backend ${this.name} ${why}`));
     }
+    const max = this.config.maxConcurrent;
+    // Full means refused now, with a clear error: an unbounded queue would only hide overload.
+    if (max !== null && peer.inFlight >= max) return Promise.reject(new BackendBusy(this.name, max));
     return peer.request(method, params, this.config.timeoutMs, call);
   }
 

@@ -1,7 +1,7 @@
 // `sentinel audit`: who called what, when, with what outcome and latency.
 
 import { existsSync } from "node:fs";
-import { openReadOnly, queryAudit, type AuditFilter, type AuditRecord } from "../audit/query.ts";
+import { openReadOnly, queryAudit, queryEvents, type AuditFilter, type AuditRecord } from "../audit/query.ts";
 import { parseDuration } from "../config/duration.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { loadOrExit } from "./load.ts";
@@ -19,6 +19,8 @@ Filters:
   --outcome O          ok | error | denied
   --identity SUB       caller identity
   --method M           JSON-RPC method (e.g. tools/call)
+  --decision D         allowed | denied | rate_limited | disabled | unpinned
+  --events             show security events instead (tool changes, approvals, kill switches)
 Output:
   --json               one JSON object per line
   --limit N            at most N rows (default 50)
@@ -36,6 +38,8 @@ export async function audit(argv: string[]): Promise<void> {
     outcome: { type: "string" },
     identity: { type: "string" },
     method: { type: "string" },
+    decision: { type: "string" },
+    events: { type: "boolean" },
     json: { type: "boolean" },
     limit: { type: "string" },
     follow: { type: "boolean", short: "f" },
@@ -54,6 +58,8 @@ export async function audit(argv: string[]): Promise<void> {
     sinceMs = Date.now() - ms;
   }
   if (values.outcome && !["ok", "error", "denied"].includes(values.outcome)) throw new UsageError("--outcome: expected ok, error or denied");
+  const decisions = ["allowed", "denied", "rate_limited", "disabled", "unpinned"];
+  if (values.decision && !decisions.includes(values.decision)) throw new UsageError(`--decision: expected one of ${decisions.join(", ")}`);
 
   const filter: AuditFilter = {
     limit,
@@ -63,8 +69,16 @@ export async function audit(argv: string[]): Promise<void> {
     ...(values.outcome && { outcome: values.outcome }),
     ...(values.identity && { identity: values.identity }),
     ...(values.method && { method: values.method }),
+    ...(values.decision && { decision: values.decision }),
   };
   const db = openReadOnly(path);
+  if (values.events) {
+    for (const e of queryEvents(db, sinceMs, limit)) {
+      if (values.json) process.stdout.write(JSON.stringify(e) + "\n");
+      else process.stdout.write(`${new Date(e.ts).toISOString()}  ${e.kind.padEnd(16)} ${e.backend ?? "-"}  ${e.target ?? "-"}  ${e.detail ?? ""}\n`);
+    }
+    return;
+  }
   const print = (rows: AuditRecord[], header: boolean) => {
     if (values.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
     else process.stdout.write(table(rows, header));
@@ -90,6 +104,7 @@ const COLUMNS: [string, (r: AuditRecord) => string][] = [
   ["BACKEND", (r) => r.backend ?? "-"],
   ["TARGET", (r) => r.target ?? "-"],
   ["OUTCOME", (r) => (r.error_code === null ? r.outcome : `${r.outcome} ${r.error_code}`)],
+  ["DECISION", (r) => (r.decision ? `${r.decision}${r.rule ? ` (${r.rule})` : ""}` : "-")],
   ["LATENCY", (r) => formatLatency(r.latency_us)],
 ];
 

@@ -6,7 +6,10 @@ import { Gateway } from "../gateway.ts";
 import { serveStdio, processIo } from "../front/stdio.ts";
 import { startHttp, type HttpFront } from "../front/http.ts";
 import { parseFlags, UsageError } from "./args.ts";
-import { loadOrExit } from "./load.ts";
+import { EXIT_CONFIG, loadOrExit } from "./load.ts";
+import { Authenticator } from "../auth/authenticator.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { Config } from "../config/load.ts";
 
 const log = logger("sentinel");
 
@@ -40,6 +43,9 @@ export async function serve(argv: string[]): Promise<void> {
   const port = values.port === undefined ? config.http.port : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number, got ${values.port}`);
 
+  const auth = Authenticator.create(config.auth);
+  // The stdio caller is known before anything starts: a bad token fails fast.
+  const stdioCaller = values.http ? null : await stdioPrincipal(config, auth);
   const gateway = new Gateway(config);
   gateway.start();
   log.info(`sentinel ${config.backends.length} backend(s) from ${config.source}; audit ${config.audit.enabled ? config.audit.path : "off"}`);
@@ -61,13 +67,14 @@ export async function serve(argv: string[]): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
   if (values.http) {
-    front = startHttp(gateway, { host: values.host ?? config.http.host, port });
+    front = startHttp(gateway, auth, { host: values.host ?? config.http.host, port });
     log.info(`listening on ${front.url}`);
     if (values.demo) process.stderr.write(demoHint(front.url));
     if (!config.identity.anonymous) log.info("anonymous HTTP access is off: requests without credentials get 401");
+    if (!config.identity.anonymous && !auth.enabled) log.warn("no auth is configured and anonymous access is off: every HTTP request will get 401");
     return;
   }
-  await serveStdio(gateway, config.identity.local, processIo());
+  await serveStdio(gateway, stdioCaller!, processIo());
   await shutdown("stdin closed");
 }
 
@@ -81,4 +88,23 @@ function demoHint(url: string): string {
   See every call:        ./dist/sentinel audit --follow      (Ctrl-C stops the demo)
 
 `;
+}
+
+/** SENTINEL_TOKEN if given (verified like an HTTP token), else the configured local identity. */
+async function stdioPrincipal(config: Config, auth: Authenticator): Promise<Principal> {
+  const token = config.identity.stdioToken;
+  if (token) {
+    try {
+      return await auth.verify(token);
+    } catch (err) {
+      process.stderr.write(`sentinel: SENTINEL_TOKEN was refused: ${(err as Error).message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+  }
+  if (config.identity.local) return { ...config.identity.local, via: "local", expiresAt: null };
+  process.stderr.write(
+    "sentinel: this gateway requires authentication: set SENTINEL_TOKEN to a token from your administrator " +
+      "(for example: claude mcp add sentinel -e SENTINEL_TOKEN=... -- sentinel --config F), or configure identity.local\n",
+  );
+  process.exit(EXIT_CONFIG);
 }

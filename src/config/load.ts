@@ -7,11 +7,13 @@ import { userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as v from "valibot";
 import { ConfigError } from "../errors.ts";
-import { scrub } from "../log.ts";
+import { registerSecret, scrub } from "../log.ts";
 import { defaultDataDir, expandHome } from "./paths.ts";
 import {
   ConfigSchema,
   NAME_PATTERN,
+  RATE_PATTERN,
+  type RuleInput,
   RemoteBackendSchema,
   StdioBackendSchema,
   type RawConfig,
@@ -28,6 +30,7 @@ type BackendCommon = {
   disabled: boolean;
   restart: RestartPolicy;
   isolation: "shared" | "session";
+  maxConcurrent: number | null;
 };
 
 export type StdioBackendConfig = BackendCommon & {
@@ -49,6 +52,32 @@ export type BackendConfig = StdioBackendConfig | RemoteBackendConfig;
 
 export type Identity = { sub: string; roles: string[] };
 
+/** A budget: `limit` calls per `periodMs`. */
+export type Rate = { limit: number; periodMs: number; text: string };
+
+export type ArgConstraint = { pattern: string } | { in: unknown[] } | { not: unknown } | string | number | boolean | null;
+
+export type Rule = {
+  backends?: string[];
+  tools?: string[];
+  prompts?: string[];
+  resources?: string[];
+  args?: Record<string, ArgConstraint>;
+};
+
+export type JwtConfig = {
+  secret?: string;
+  jwks?: string;
+  issuer?: string[];
+  audience: string[];
+  algorithms?: string[];
+  clockToleranceMs: number;
+  rolesClaim: string;
+  maxTtlMs: number;
+};
+
+export type ApiKey = { name: string; hash: string; roles: string[] };
+
 export type Config = {
   source: string;
   server: {
@@ -61,7 +90,19 @@ export type Config = {
   };
   http: { host: string; port: number; allowedOrigins: string[]; sessionIdleMs: number };
   names: { separator: string; maxLength: number };
-  identity: { local: Identity; anonymous: { roles: string[] } | null };
+  /** local: the stdio caller without SENTINEL_TOKEN; null means a token is required. */
+  identity: { local: Identity | null; anonymous: { roles: string[] } | null; stdioToken: string | null };
+  auth: {
+    jwt: JwtConfig | null;
+    apiKeys: ApiKey[];
+    oauth: { authorizationServers: string[]; resource?: string; scopesSupported?: string[] } | null;
+  };
+  /** null: no RBAC configured, every identity may use everything. */
+  rbac: { roles: Record<string, { allow: Rule[]; deny: Rule[] }> } | null;
+  rateLimits: { perIdentity: Rate | null; roles: Record<string, Rate>; backends: Record<string, Rate>; tools: Record<string, Rate> };
+  pinning: { mode: "block" | "warn" | "off" };
+  /** Kill switch: exposed tool names (globs) refused to everyone. */
+  disabledTools: string[];
   audit: { path: string; enabled: boolean; maxArgumentBytes: number };
   backends: BackendConfig[];
 };
@@ -145,6 +186,29 @@ function normalize(raw: RawConfig, source: string, env: Env, issues: string[]): 
   const base = baseDir(source);
   const s = raw.server;
   const backends = normalizeBackends(raw, source, issues);
+  const jwt = raw.auth.jwt;
+  if (jwt && !jwt.secret && !jwt.jwks) issues.push("auth.jwt: set secret (HS256) or jwks (RS256/ES256/EdDSA)");
+  const hasAuth = Boolean(jwt) || raw.auth.apiKeys.length > 0;
+  for (const name of Object.keys(raw.rateLimits.backends)) {
+    if (!backends.some((b) => b.name === name)) issues.push(`rateLimits.backends.${name}: no such backend`);
+  }
+  if (raw.rbac) {
+    for (const [role, r] of Object.entries(raw.rbac.roles)) {
+      for (const side of ["allow", "deny"] as const) {
+        r[side].forEach((rule, i) => {
+          const at = `rbac.roles.${role}.${side}.${i}`;
+          if (!rule.backends && !rule.tools && !rule.prompts && !rule.resources) {
+            issues.push(`${at}: names no backends, tools, prompts or resources, so it would match nothing`);
+          }
+          for (const [arg, c] of Object.entries(rule.args ?? {})) {
+            if (typeof c === "object" && c !== null && "pattern" in c && !isRegex(c.pattern)) {
+              issues.push(`${at}.args.${arg}: invalid pattern ${JSON.stringify(c.pattern)}`);
+            }
+          }
+        });
+      }
+    }
+  }
   return {
     source,
     server: {
@@ -163,9 +227,39 @@ function normalize(raw: RawConfig, source: string, env: Env, issues: string[]): 
     },
     names: { separator: raw.names.separator, maxLength: raw.names.maxLength },
     identity: {
-      local: { sub: raw.identity.local.sub ?? localUser(env), roles: raw.identity.local.roles },
+      local: raw.identity.local
+        ? { sub: raw.identity.local.sub ?? localUser(env), roles: raw.identity.local.roles }
+        : hasAuth
+          ? null
+          : { sub: localUser(env), roles: [] },
       anonymous: raw.identity.anonymous ? { roles: raw.identity.anonymous.roles } : null,
+      stdioToken: stdioToken(env),
     },
+    auth: {
+      jwt: jwt
+        ? {
+            ...(jwt.secret !== undefined && { secret: jwt.secret }),
+            ...(jwt.jwks !== undefined && { jwks: isUrl(jwt.jwks) ? jwt.jwks : resolve(base, expandHome(jwt.jwks)) }),
+            ...(jwt.issuer !== undefined && { issuer: list(jwt.issuer) }),
+            audience: list(jwt.audience),
+            ...(jwt.algorithms !== undefined && { algorithms: jwt.algorithms }),
+            clockToleranceMs: jwt.clockTolerance,
+            rolesClaim: jwt.rolesClaim,
+            maxTtlMs: jwt.maxTtl,
+          }
+        : null,
+      apiKeys: raw.auth.apiKeys,
+      oauth: raw.auth.oauth ?? null,
+    },
+    rbac: raw.rbac ? { roles: Object.fromEntries(Object.entries(raw.rbac.roles).map(([k, r]) => [k, { allow: r.allow.map(toRule), deny: r.deny.map(toRule) }])) } : null,
+    rateLimits: {
+      perIdentity: raw.rateLimits.perIdentity ? parseRate(raw.rateLimits.perIdentity) : null,
+      roles: mapValues(raw.rateLimits.roles, parseRate),
+      backends: mapValues(raw.rateLimits.backends, parseRate),
+      tools: mapValues(raw.rateLimits.tools, parseRate),
+    },
+    pinning: { mode: raw.pinning.mode },
+    disabledTools: raw.disabledTools,
     audit: {
       path: resolve(base, expandHome(raw.audit.path ?? join(defaultDataDir(env), "audit.db"))),
       enabled: raw.audit.enabled,
@@ -195,6 +289,7 @@ function normalizeBackend(
     disabled?: boolean;
     restart?: { initialDelay: number; maxDelay: number };
     isolation: "shared" | "session";
+    maxConcurrent?: number;
   }) => ({
     name,
     prefix: b.prefix === undefined ? `${name}${separator}` : b.prefix === "" ? "" : `${b.prefix}${separator}`,
@@ -202,6 +297,7 @@ function normalizeBackend(
     disabled: b.disabled ?? false,
     restart: { initialDelayMs: b.restart?.initialDelay ?? 500, maxDelayMs: b.restart?.maxDelay ?? 30_000 },
     isolation: b.isolation,
+    maxConcurrent: b.maxConcurrent ?? null,
   });
   if ("command" in value) {
     const r = v.safeParse(StdioBackendSchema, value);
@@ -229,6 +325,14 @@ function normalizeBackend(
   return { ...common(b), transport: b.type === "sse" ? "sse" : "http", url: b.url, headers: b.headers };
 }
 
+/** The stdio caller's credential (a JWT or API key), from SENTINEL_TOKEN; masked in logs like any secret. */
+function stdioToken(env: Env): string | null {
+  const token = env.SENTINEL_TOKEN?.trim();
+  if (!token) return null;
+  registerSecret(token);
+  return token;
+}
+
 function localUser(env: Env): string {
   // userInfo() can answer "unknown" where the uid has no passwd entry.
   let name = env.USER ?? env.LOGNAME;
@@ -238,3 +342,40 @@ function localUser(env: Env): string {
   return name && name !== "unknown" ? name : "local";
 }
 
+const PERIODS: Record<string, number> = { s: 1000, sec: 1000, second: 1000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000, d: 86_400_000, day: 86_400_000 };
+
+export function parseRate(text: string): Rate {
+  const m = RATE_PATTERN.exec(text.trim())!;
+  return { limit: Number(m[1]), periodMs: PERIODS[m[2]!]!, text };
+}
+
+function toRule(r: RuleInput): Rule {
+  const out: Rule = {};
+  if (r.backends !== undefined) out.backends = list(r.backends);
+  if (r.tools !== undefined) out.tools = list(r.tools);
+  if (r.prompts !== undefined) out.prompts = list(r.prompts);
+  if (r.resources !== undefined) out.resources = list(r.resources);
+  if (r.args !== undefined) out.args = r.args as Record<string, ArgConstraint>;
+  return out;
+}
+
+function list(x: string | string[]): string[] {
+  return Array.isArray(x) ? x : [x];
+}
+
+function mapValues<A, B>(o: Record<string, A>, f: (a: A) => B): Record<string, B> {
+  return Object.fromEntries(Object.entries(o).map(([k, a]) => [k, f(a)]));
+}
+
+function isUrl(x: string): boolean {
+  return /^https?:\/\//.test(x);
+}
+
+function isRegex(x: string): boolean {
+  try {
+    new RegExp(x);
+    return true;
+  } catch {
+    return false;
+  }
+}

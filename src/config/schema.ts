@@ -15,6 +15,27 @@ const duration = v.pipe(
 const stringMap = v.record(v.string(), v.string("expected a string"));
 const roles = v.array(v.string("expected a role name"));
 
+/** "10/min", "100/s", "5000/h", "1/sec". */
+export const RATE_PATTERN = /^(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour|d|day)$/;
+const rate = v.pipe(v.string("expected a rate such as 10/min"), v.regex(RATE_PATTERN, "expected a rate such as 10/min, 100/s or 5000/h"));
+
+const globs = v.union([v.string(), v.array(v.string())], "expected a name pattern or a list of them");
+/** An argument constraint: an exact value, or { pattern } / { in } / { not }. */
+const argConstraint = v.union([
+  v.strictObject({ pattern: v.string() }),
+  v.strictObject({ in: v.array(v.unknown()) }),
+  v.strictObject({ not: v.unknown() }),
+  v.union([v.string(), v.number(), v.boolean(), v.null()]),
+]);
+/** One RBAC rule: what it matches (by glob) and, optionally, what the arguments must be. */
+const rule = v.strictObject({
+  backends: v.optional(globs),
+  tools: v.optional(globs),
+  prompts: v.optional(globs),
+  resources: v.optional(globs),
+  args: v.optional(v.record(v.string(), argConstraint)),
+});
+
 const restart = v.strictObject({
   initialDelay: v.optional(duration, 500),
   maxDelay: v.optional(duration, 30_000),
@@ -27,6 +48,8 @@ const common = {
   disabled: v.optional(v.boolean()),
   restart: v.optional(restart),
   description: v.optional(v.string()),
+  /** Calls in flight at this backend at most; further calls are refused at once, not queued. */
+  maxConcurrent: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   /** "session": one connection per client session, so that backend-initiated requests can only mean that session. */
   isolation: v.optional(v.picklist(["shared", "session"], 'expected "shared" or "session"'), "shared"),
 };
@@ -82,13 +105,87 @@ export const ConfigSchema = v.strictObject({
   ),
   identity: v.optional(
     v.strictObject({
-      /** Who the stdio front's caller is: the local user who launched Sentinel. */
-      local: v.optional(v.strictObject({ sub: v.optional(v.string()), roles: v.optional(roles, []) }), {}),
+      /**
+       * Who the stdio front's caller is when it brings no SENTINEL_TOKEN. Without
+       * it, the local user (no roles) if no auth is configured; else a token is required.
+       */
+      local: v.optional(v.strictObject({ sub: v.optional(v.string()), roles: v.optional(roles, []) })),
       /** Present only when unauthenticated HTTP access is wanted: closed by default. */
       anonymous: v.optional(v.strictObject({ roles: v.optional(roles, []) })),
     }),
     {},
   ),
+  auth: v.optional(
+    v.strictObject({
+      jwt: v.optional(
+        v.strictObject({
+          /** HS256 shared secret (use ${env:...}); also what `sentinel token issue` signs with. */
+          secret: v.optional(v.pipe(v.string(), v.minLength(32, "expected at least 32 characters"))),
+          /** Public keys for RS256/ES256/EdDSA: a JWKS URL (cached, refreshed on unknown kid) or a JWKS file. */
+          jwks: v.optional(v.string()),
+          issuer: v.optional(v.union([v.string(), v.array(v.string())])),
+          audience: v.optional(v.union([v.string(), v.array(v.string())]), "sentinel"),
+          algorithms: v.optional(v.array(v.picklist(["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]))),
+          clockTolerance: v.optional(duration, 30_000),
+          /** Claim holding the roles (a list, or a space-separated string like `scope`). */
+          rolesClaim: v.optional(v.string(), "roles"),
+          /** Longest accepted token lifetime left at verification; 0 = no limit. */
+          maxTtl: v.optional(duration, 0),
+        }),
+      ),
+      apiKeys: v.optional(
+        v.array(
+          v.strictObject({
+            name: v.pipe(v.string(), v.nonEmpty()),
+            /** From `sentinel token hash`: "sha256:<hex>"; the key itself is never stored. */
+            hash: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 hex>" from `sentinel token hash`')),
+            roles: v.optional(roles, []),
+          }),
+        ),
+        [],
+      ),
+      /** OAuth 2.1 resource-server metadata (RFC 9728) served at /.well-known/oauth-protected-resource. */
+      oauth: v.optional(
+        v.strictObject({
+          authorizationServers: v.pipe(v.array(v.pipe(v.string(), v.url("expected a URL"))), v.minLength(1)),
+          /** This gateway's public resource URL; default: derived from the request. */
+          resource: v.optional(v.pipe(v.string(), v.url("expected a URL"))),
+          scopesSupported: v.optional(v.array(v.string())),
+        }),
+      ),
+    }),
+    {},
+  ),
+  rbac: v.optional(
+    v.strictObject({
+      roles: v.record(
+        v.string(),
+        v.strictObject({
+          allow: v.optional(v.array(rule), []),
+          deny: v.optional(v.array(rule), []),
+        }),
+      ),
+    }),
+  ),
+  rateLimits: v.optional(
+    v.strictObject({
+      /** Every identity's budget for calls (tools/call, prompts/get, resources/read, ...). */
+      perIdentity: v.optional(rate),
+      roles: v.optional(v.record(v.string(), rate), {}),
+      backends: v.optional(v.record(v.string(), rate), {}),
+      tools: v.optional(v.record(v.string(), rate), {}),
+    }),
+    {},
+  ),
+  pinning: v.optional(
+    v.strictObject({
+      /** block: a changed or suspicious tool is withheld until approved; warn: passed, with an audit event. */
+      mode: v.optional(v.picklist(["block", "warn", "off"], 'expected "block", "warn" or "off"'), "block"),
+    }),
+    {},
+  ),
+  /** Kill switch: exposed tool names (globs) that no one may call. */
+  disabledTools: v.optional(v.array(v.string()), []),
   audit: v.optional(
     v.strictObject({
       path: v.optional(v.string()),
@@ -103,5 +200,6 @@ export const ConfigSchema = v.strictObject({
 });
 
 export type RawConfig = v.InferOutput<typeof ConfigSchema>;
+export type RuleInput = v.InferOutput<typeof rule>;
 export type StdioBackendInput = v.InferOutput<typeof StdioBackendSchema>;
 export type RemoteBackendInput = v.InferOutput<typeof RemoteBackendSchema>;

@@ -19,7 +19,11 @@ export class Catalog {
   resources = new Map<string, Entry>();
   templates: TemplateEntry[] = [];
   collisions: Collision[] = [];
-  /** The merged lists as clients receive them, built once per change. */
+  /** Bumped on every rebuild, so that views built from an older catalog are rebuilt. */
+  version = 0;
+  /** Tools withheld by pinning (changed or suspicious definitions): exposed name -> why. */
+  withheld = new Map<string, { backend: Backend; reason: string }>();
+  /** The merged lists before any caller's filtering, built once per change. */
   lists: Record<"tools" | "prompts" | "resources" | "resourceTemplates", Item[]> = {
     tools: [],
     prompts: [],
@@ -29,16 +33,25 @@ export class Catalog {
   /** Every name ever mapped for a backend, so calls to a backend that is down get a clear error. */
   private readonly known = new Map<string, Backend>();
 
-  rebuild(backends: Backend[], maxLength: number): void {
+  /**
+   * Rebuilds from the ready backends. `admitTool` is the pinning check: a tool
+   * it refuses is withheld (kept in `withheld`, not listed, not callable).
+   */
+  rebuild(backends: Backend[], maxLength: number, admitTool: (backend: Backend, tool: Item) => string | null = () => null): void {
     const tools = new Map<string, Entry>();
     const prompts = new Map<string, Entry>();
     const resources = new Map<string, Entry>();
     const templates: TemplateEntry[] = [];
     const collisions: Collision[] = [];
+    const withheld = new Map<string, { backend: Backend; reason: string }>();
     for (const b of backends) {
       if (b.state !== "ready") continue;
       const { prefix } = b.config;
-      for (const item of b.catalog.tools) this.add(tools, "tool", b, prefix, item, maxLength, collisions);
+      for (const item of b.catalog.tools) {
+        const refused = admitTool(b, item);
+        if (refused) withheld.set(exposedName(prefix, String(item.name), maxLength), { backend: b, reason: refused });
+        else this.add(tools, "tool", b, prefix, item, maxLength, collisions);
+      }
       for (const item of b.catalog.prompts) this.add(prompts, "prompt", b, prefix, item, maxLength, collisions);
       for (const item of b.catalog.resources) {
         const uri = String(item.uri);
@@ -59,7 +72,8 @@ export class Catalog {
       resources: Array.from(resources.values(), (e) => e.item),
       resourceTemplates: templates.map((t) => t.item),
     };
-    Object.assign(this, { tools, prompts, resources, templates, collisions, lists });
+    Object.assign(this, { tools, prompts, resources, templates, collisions, lists, withheld });
+    this.version++;
   }
 
   entry(kind: "tool" | "prompt", name: string): Entry | undefined {

@@ -5,7 +5,7 @@
 import type { Backend } from "../backends/backend.ts";
 import type { SessionBackends } from "../backends/pool.ts";
 import type { Config } from "../config/load.ts";
-import { BackendUnavailable, InvalidParams, MethodNotFound, UnknownTarget } from "../errors.ts";
+import { BackendUnavailable, InvalidParams, MethodNotFound, UnknownTarget, Withheld } from "../errors.ts";
 import type { Notification, Params, Request } from "../jsonrpc/message.ts";
 import { LOG_LEVELS, type Call, type McpLogLevel, type Session } from "../session/session.ts";
 import { VERSION } from "../version.ts";
@@ -13,6 +13,8 @@ import type { Catalog } from "./catalog.ts";
 import { page } from "./pages.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import type { Tasks } from "./tasks.ts";
+import type { Views } from "./views.ts";
+import type { Policy, TargetKind } from "../pipeline/policy.ts";
 
 /** Newest first; a client asking for another gets the newest. */
 export const PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
@@ -30,18 +32,19 @@ export type DispatchContext = {
   pool: SessionBackends;
   subscriptions: Subscriptions;
   tasks: Tasks;
+  policy: Policy;
+  views: Views;
 };
 
 export class Dispatcher {
   private readonly handlers: Record<string, Handler>;
 
   constructor(private readonly ctx: DispatchContext) {
-    const { catalog } = ctx;
     const pageSize = ctx.config.server.pageSize;
-    const list = (key: keyof Catalog["lists"]) => async (_: Session, p: Params) => {
+    const list = (key: keyof Catalog["lists"]) => async (s: Session, p: Params) => {
       await ctx.ready;
       // Read the catalog after waiting: a rebuild replaces its lists.
-      const { items, nextCursor } = page(catalog.lists[key], p.cursor, pageSize);
+      const { items, nextCursor } = page(ctx.views.lists(s.identity)[key], p.cursor, pageSize);
       return nextCursor ? { [key]: items, nextCursor } : { [key]: items };
     };
     this.handlers = {
@@ -132,20 +135,33 @@ export class Dispatcher {
       entry = catalog.entry(kind, name);
     }
     if (!entry) {
+      // Why it is missing is told only to callers who may use it.
+      const withheld = kind === "tool" ? catalog.withheld.get(name) : undefined;
+      if (withheld) {
+        this.admit(call, kind, name, withheld.backend, params.arguments);
+        call.decision = "unpinned";
+        throw new Withheld(name, withheld.reason);
+      }
       const former = catalog.formerOwner(kind, name) ?? this.ownerByPrefix(name);
       if (former && former.state !== "ready") {
-        call.backend = former.name;
+        this.admit(call, kind, name, former, params.arguments);
         const why = former.lastError ? ` (${former.lastError})` : "";
         throw new BackendUnavailable(`Backend ${former.name}, which provides ${kind} ${name}, is unavailable${why}; retrying`);
       }
       throw new UnknownTarget(kind, name);
     }
-    call.backend = entry.backend.name;
+    this.admit(call, kind, name, entry.backend, params.arguments);
     const backend = await this.ctx.pool.get(session, entry.backend);
     const forwarded = entry.name === name ? params : { ...params, name: entry.name };
     const result = await backend.request(method, forwarded, call);
     if (params.task) this.ctx.tasks.record(result, backend, session);
     return result;
+  }
+
+  /** The governance steps, once the target and its backend are known. */
+  private admit(call: Call, kind: TargetKind, name: string, backend: Backend, args: unknown): void {
+    call.backend = backend.name;
+    this.ctx.policy.admit(call, kind, name, backend.name, args);
   }
 
   /** A backend that is not up (so never listed) but whose prefix the name carries. */
@@ -162,7 +178,7 @@ export class Dispatcher {
       owner = this.ctx.catalog.resourceOwner(uri);
     }
     if (!owner) throw new UnknownTarget("resource", uri);
-    call.backend = owner.name;
+    this.admit(call, "resource", uri, owner, undefined);
     return this.ctx.pool.get(session, owner);
   }
 
@@ -191,7 +207,7 @@ export class Dispatcher {
       call.target = ref.name;
       const entry = this.ctx.catalog.prompts.get(ref.name);
       if (!entry) throw new UnknownTarget("prompt", ref.name);
-      call.backend = entry.backend.name;
+      this.admit(call, "prompt", ref.name, entry.backend, undefined);
       backend = await this.ctx.pool.get(session, entry.backend);
       forwarded = { ...params, ref: { ...ref, name: entry.name } };
     } else if (ref?.type === "ref/resource" && typeof ref.uri === "string") {

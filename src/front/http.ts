@@ -6,9 +6,10 @@
 // cost ~15 µs CPU per request here).
 
 import { Hono } from "hono";
-import type { Identity } from "../config/load.ts";
+import type { Authenticator } from "../auth/authenticator.ts";
+import type { Principal } from "../auth/principal.ts";
 import { PROTOCOL_VERSIONS } from "../dispatch/dispatcher.ts";
-import { InvalidRequest, MessageTooLarge, type SentinelError } from "../errors.ts";
+import { InvalidRequest, MessageTooLarge, RateLimited, Unauthenticated, type SentinelError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import {
   failure,
@@ -30,6 +31,7 @@ const log = logger("http");
 const JSON_HEADERS = { "content-type": "application/json" };
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" };
 const SWEEP_MS = 60_000;
+const RATE_LIMITED = new RateLimited("", 0).rpcCode;
 
 // Messages kept per session for GET-stream resumption (Last-Event-ID).
 const BACKLOG = 256;
@@ -51,7 +53,7 @@ export type HttpFront = {
   stop(): Promise<void>;
 };
 
-export function startHttp(gateway: Gateway, opts: { host: string; port: number }): HttpFront {
+export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: string; port: number }): HttpFront {
   const cfg = gateway.config;
   const { pipeline } = gateway;
   const sessions = new Map<string, HttpSession>();
@@ -61,13 +63,34 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
   const reject = (status: number, err: SentinelError, id: JsonRpcId | null = null, headers?: Record<string, string>) =>
     new Response(JSON.stringify(pipeline.rejected(null, "http", id, err)), { status, headers: { ...JSON_HEADERS, ...headers } });
 
-  // Identity for an HTTP request; null means refuse with 401 (closed by default).
-  const anonymous: Identity | null = cfg.identity.anonymous ? { sub: "anonymous", roles: cfg.identity.anonymous.roles } : null;
-  const identify = (_req: Request): Identity | null => anonymous;
-  const unauthorized = () =>
-    reject(401, new InvalidRequest("Unauthorized: this gateway does not allow anonymous access"), null, {
-      "www-authenticate": 'Bearer realm="sentinel"',
-    });
+  const anonymous: Principal | null = cfg.identity.anonymous
+    ? { sub: "anonymous", roles: cfg.identity.anonymous.roles, via: "anonymous", expiresAt: null }
+    : null;
+
+  /** Who is calling: a verified bearer token, else anonymous if the config allows it (closed by default). */
+  const identify = async (req: Request): Promise<Principal | Unauthenticated> => {
+    const header = req.headers.get("authorization");
+    if (!header) return anonymous ?? new Unauthenticated("Unauthorized: credentials are required (Authorization: Bearer <token>)");
+    const m = /^Bearer +(\S+)\s*$/i.exec(header);
+    if (!m) return new Unauthenticated("Unauthorized: the Authorization header must be a Bearer token");
+    if (!auth.enabled) return new Unauthenticated("Unauthorized: this gateway accepts no tokens");
+    try {
+      return await auth.verify(m[1]!);
+    } catch (err) {
+      return err instanceof Unauthenticated ? err : new Unauthenticated("Unauthorized: invalid token");
+    }
+  };
+
+  /** RFC 6750 / 9728: the challenge names the protected-resource metadata when OAuth is configured. */
+  const unauthorized = (req: Request, err: Unauthenticated) => {
+    const parts = ['Bearer realm="sentinel"'];
+    if (cfg.auth.oauth) parts.push(`resource_metadata="${new URL("/.well-known/oauth-protected-resource", req.url).href}"`);
+    if (req.headers.has("authorization")) parts.push('error="invalid_token"', `error_description="${err.message.replace(/"/g, "'")}"`);
+    return reject(401, err, null, { "www-authenticate": parts.join(", ") });
+  };
+
+  /** A session may only be used by the identity that opened it. */
+  const owns = (entry: HttpSession, who: Principal) => entry.session.identity.sub === who.sub && entry.session.identity.via === who.via;
 
   /** Checks every /mcp request shares: Origin (DNS rebinding) and protocol version. */
   const screen = (headers: Headers): Response | null => {
@@ -83,10 +106,12 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
   };
 
   /** The session a request names: a Response when it names none or an unknown one. */
-  const sessionOf = (headers: Headers, id: JsonRpcId | null = null): HttpSession | Response => {
+  const sessionOf = (headers: Headers, id: JsonRpcId | null, who: Principal): HttpSession | Response => {
     const sid = headers.get("mcp-session-id");
     if (!sid) return reject(400, new InvalidRequest("Bad Request: Mcp-Session-Id header is required"), id);
-    return sessions.get(sid) ?? reject(404, new InvalidRequest("Session not found"), id);
+    const entry = sessions.get(sid);
+    // Another identity's session reads as unknown: ids are not capabilities.
+    return entry && owns(entry, who) ? entry : reject(404, new InvalidRequest("Session not found"), id);
   };
 
   const endSession = (sid: string, reason: string) => {
@@ -101,13 +126,29 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
 
   app.get("/healthz", () => Response.json({ status: "ok" }));
 
+  // RFC 9728 metadata, so that OAuth clients find the authorization server.
+  const metadata = (c: { req: { raw: Request } }) => {
+    const o = cfg.auth.oauth!;
+    return Response.json({
+      resource: o.resource ?? new URL("/mcp", c.req.raw.url).href,
+      authorization_servers: o.authorizationServers,
+      bearer_methods_supported: ["header"],
+      resource_name: "Sentinel MCP gateway",
+      ...(o.scopesSupported && { scopes_supported: o.scopesSupported }),
+    });
+  };
+  if (cfg.auth.oauth) {
+    app.get("/.well-known/oauth-protected-resource", metadata);
+    app.get("/.well-known/oauth-protected-resource/mcp", metadata);
+  }
+
   app.post("/mcp", async (c) => {
     const req = c.req.raw;
     const headers = req.headers;
     const refused = screen(headers);
     if (refused) return refused;
-    const identity = identify(req);
-    if (!identity) return unauthorized();
+    const identity = await identify(req);
+    if (identity instanceof Unauthenticated) return unauthorized(req, identity);
 
     const length = headers.get("content-length");
     if (Number(length ?? 0) > max) return reject(413, new MessageTooLarge(max));
@@ -150,7 +191,7 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
       sessions.set(created, holder);
       entry = holder;
     } else {
-      const found = sessionOf(headers, firstId);
+      const found = sessionOf(headers, firstId, identity);
       if (found instanceof Response) return found;
       entry = found;
     }
@@ -202,19 +243,24 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
         }
         // Cancelled by the client: nothing is owed, and nothing is sent.
         if (!response) return resolve(new Response(null, { status: 204 }));
-        resolve(new Response(JSON.stringify(response), { headers: created ? { ...JSON_HEADERS, "mcp-session-id": created } : JSON_HEADERS }));
+        const headers: Record<string, string> = created ? { ...JSON_HEADERS, "mcp-session-id": created } : { ...JSON_HEADERS };
+        // The whole request was refused for its rate: say so in HTTP too.
+        const retry = "error" in response && response.error.code === RATE_LIMITED ? (response.error.data as { retryAfterMs?: number })?.retryAfterMs : undefined;
+        if (retry !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(retry / 1000)));
+        resolve(new Response(JSON.stringify(response), { status: retry !== undefined ? 429 : 200, headers }));
       });
     });
 
-  app.get("/mcp", (c) => {
+  app.get("/mcp", async (c) => {
     const req = c.req.raw;
     const refused = screen(req.headers);
     if (refused) return refused;
-    if (!identify(req)) return unauthorized();
+    const identity = await identify(req);
+    if (identity instanceof Unauthenticated) return unauthorized(req, identity);
     if (!(req.headers.get("accept") ?? "").includes("text/event-stream")) {
       return reject(406, new InvalidRequest("Not Acceptable: GET /mcp needs Accept: text/event-stream"));
     }
-    const entry = sessionOf(req.headers);
+    const entry = sessionOf(req.headers, null, identity);
     if (entry instanceof Response) return entry;
     if (entry.stream) return reject(409, new InvalidRequest("Conflict: this session already has an event stream"));
     c.env?.server?.timeout(req, 0);
@@ -229,12 +275,13 @@ export function startHttp(gateway: Gateway, opts: { host: string; port: number }
     return new Response(stream.readable, { headers: SSE_HEADERS });
   });
 
-  app.delete("/mcp", (c) => {
+  app.delete("/mcp", async (c) => {
     const req = c.req.raw;
     const refused = screen(req.headers);
     if (refused) return refused;
-    if (!identify(req)) return unauthorized();
-    const entry = sessionOf(req.headers);
+    const identity = await identify(req);
+    if (identity instanceof Unauthenticated) return unauthorized(req, identity);
+    const entry = sessionOf(req.headers, null, identity);
     if (entry instanceof Response) return entry;
     endSession(req.headers.get("mcp-session-id")!, "deleted by client");
     return new Response(null, { status: 200 });

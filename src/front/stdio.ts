@@ -2,7 +2,7 @@
 // stdin/stdout, one session for the life of the process. stdout carries only
 // JSON-RPC; requests run concurrently and their answers go out as they finish.
 
-import type { Identity } from "../config/load.ts";
+import type { Principal } from "../auth/principal.ts";
 import { InvalidRequest, MessageTooLarge } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import { LineDecoder } from "../jsonrpc/lines.ts";
@@ -26,7 +26,7 @@ export function processIo(): StdioIo {
 }
 
 /** Serves until stdin ends, then returns (the caller shuts the gateway down). */
-export async function serveStdio(gateway: Gateway, identity: Identity, io: StdioIo): Promise<void> {
+export async function serveStdio(gateway: Gateway, identity: Principal, io: StdioIo): Promise<void> {
   const send = (m: Message | Response[]) => io.write(JSON.stringify(m) + "\n");
   const session = gateway.openSession("stdio", "stdio", identity, send);
   const { pipeline } = gateway;

@@ -5,7 +5,7 @@
 import { auditJson } from "../audit/redact.ts";
 import type { AuditStore } from "../audit/store.ts";
 import type { Dispatcher } from "../dispatch/dispatcher.ts";
-import { toJsonRpcError, toSentinelError, type SentinelError } from "../errors.ts";
+import { toJsonRpcError, toSentinelError, Unauthenticated, type SentinelError } from "../errors.ts";
 import {
   failure,
   success,
@@ -45,6 +45,8 @@ export class Pipeline {
       session,
       backend: null,
       target: null,
+      decision: null,
+      rule: null,
       progressToken: typeof token === "string" || typeof token === "number" ? token : null,
       cancel: null,
       cancelled: false,
@@ -57,6 +59,9 @@ export class Pipeline {
     let error: SentinelError | null = null;
     let toolFailed = false;
     try {
+      // A token can expire during a long session (stdio verifies it once, at start).
+      const exp = session.identity.expiresAt;
+      if (exp !== null && Date.now() > exp) throw new Unauthenticated("Unauthorized: the token has expired");
       const result = await this.dispatcher.dispatch(session, req, call);
       toolFailed = result.isError === true;
       response = success(req.id, result);
@@ -72,6 +77,9 @@ export class Pipeline {
       session: session.id,
       front: session.front,
       identity: session.identity.sub,
+      roles: session.identity.roles,
+      decision: call.decision,
+      rule: call.rule,
       method: req.method,
       backend: call.backend,
       target: call.target,
@@ -95,13 +103,16 @@ export class Pipeline {
   }
 
   /** A message the front could not accept (bad JSON, not JSON-RPC, too large): answered and audited. */
-  rejected(session: Session | null, front: string, id: JsonRpcId | null, err: unknown): Response {
+  rejected(session: Session | null, front: string, id: JsonRpcId | null, err: unknown, who?: string): Response {
     const error = toSentinelError(err);
     this.audit?.record({
       ts: Date.now(),
       session: session?.id ?? null,
       front,
-      identity: session?.identity.sub ?? "unknown",
+      identity: session?.identity.sub ?? who ?? "unknown",
+      roles: session?.identity.roles ?? null,
+      decision: error instanceof Unauthenticated ? "denied" : null,
+      rule: null,
       method: "(invalid)",
       backend: null,
       target: null,

@@ -2,7 +2,8 @@
 // the requests Sentinel has sent it on a backend's behalf. A stdio front has
 // exactly one; the HTTP front has one per Mcp-Session-Id.
 
-import type { Identity } from "../config/load.ts";
+import type { Decision } from "../audit/store.ts";
+import type { Principal } from "../auth/principal.ts";
 import { BackendTimeout, BackendError, MethodNotFound, ShuttingDown } from "../errors.ts";
 import type { JsonRpcId, Message, Params, Response } from "../jsonrpc/message.ts";
 
@@ -17,9 +18,11 @@ const CLIENT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 /** One client request in flight. */
 export type Call = {
   session: Session;
-  /** Where it was routed, for the audit row. */
+  /** Where it was routed and what governance decided, for the audit row. */
   backend: string | null;
   target: string | null;
+  decision: Decision | null;
+  rule: string | null;
   /** The client's progress token, if it asked for progress. */
   progressToken: string | number | null;
   /** Set by the backend connection once the request is on its way. */
@@ -60,7 +63,7 @@ export class Session {
   constructor(
     readonly id: string,
     readonly front: Front,
-    readonly identity: Identity,
+    readonly identity: Principal,
     /** Sends a message the client did not ask for (notifications, server requests). */
     private readonly deliver: (message: Message) => void,
   ) {}

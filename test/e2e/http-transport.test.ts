@@ -22,7 +22,7 @@ describe("closed by default", () => {
     const res = await fetch(gw.url, { method: "POST", headers: json, body: JSON.stringify(INIT) });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toStartWith("Bearer");
-    expect(await res.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32600 } });
+    expect(await res.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32010, message: expect.stringContaining("credentials are required") } });
     expect((await fetch(gw.url, { headers: { accept: "text/event-stream" } })).status).toBe(401);
   });
 

@@ -24,6 +24,9 @@ function row(i: number, over: Partial<AuditRow> = {}): AuditRow {
     errorCode: null,
     error: null,
     latencyUs: 100 + i,
+    roles: ["developer"],
+    decision: "allowed",
+    rule: "developer.allow[0]",
     ...over,
   };
 }

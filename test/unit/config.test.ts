@@ -394,6 +394,14 @@ describe("parseConfig: paths", () => {
 
   test("identity.local.sub defaults to $USER", () => {
     const c = parseConfig("", SOURCE, { USER: "alice" });
-    expect(c.identity.local.sub).toBe("alice");
+    expect(c.identity.local?.sub).toBe("alice");
+  });
+
+  test("with auth configured and no identity.local, stdio needs a token (local is null)", () => {
+    const secret = "s".repeat(32);
+    const c = parseConfig(`auth:\n  jwt: { secret: "${secret}" }\n`, SOURCE, { USER: "alice" });
+    expect(c.identity.local).toBeNull();
+    const d = parseConfig(`auth:\n  jwt: { secret: "${secret}" }\nidentity:\n  local: { sub: me, roles: [dev] }\n`, SOURCE, {});
+    expect(d.identity.local).toEqual({ sub: "me", roles: ["dev"] });
   });
 });

@@ -1,0 +1,27 @@
+// Credentials recognised by their shape, wherever they appear: in audited
+// arguments and in log lines (a backend may print a token on its stderr).
+
+export const REDACTED = "[REDACTED]";
+
+// Values that are credentials whatever key holds them: bearer tokens, JWTs and
+// the common API key formats (OpenAI/Anthropic sk-, GitHub, Slack, AWS, Google).
+const SECRET_VALUE = new RegExp(
+  [
+    "\\bBearer\\s+[A-Za-z0-9._~+/=-]{8,}",
+    "\\beyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}",
+    "\\bsk-[A-Za-z0-9_-]{16,}",
+    "\\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}",
+    "\\bgithub_pat_[A-Za-z0-9_]{30,}",
+    "\\bxox[abposr]-[A-Za-z0-9-]{10,}",
+    "\\bAKIA[0-9A-Z]{16}\\b",
+    "\\bAIza[0-9A-Za-z_-]{35}",
+  ].join("|"),
+  "g",
+);
+
+/** Masks credential-looking substrings of a string. */
+export function redactValue(text: string): string {
+  SECRET_VALUE.lastIndex = 0;
+  return SECRET_VALUE.test(text) ? text.replace(SECRET_VALUE, REDACTED) : text;
+}
+
