@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import type { Config } from "../config/load.ts";
 import { exposedName } from "../dispatch/names.ts";
 import { compileGlobs } from "../policy/glob.ts";
-import { Pins, type PinDiff, type PinSummary } from "../policy/pins.ts";
+import { PINNED_FIELDS, Pins, type PinDiff, type PinSummary } from "../policy/pins.ts";
 import { Switches } from "../policy/switches.ts";
 import { openDatabase } from "../store/database.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -19,7 +19,9 @@ export type ToolsAdminCommand = (typeof TOOLS_ADMIN_COMMANDS)[number];
 export const toolsAdminHelp = `Usage:
   sentinel tools pins --config FILE [--json]        pinned tools: approved, pending (changed) or flagged
   sentinel tools diff NAME --config FILE            what changed since the definition was approved
-  sentinel tools approve NAME --config FILE         accept the pending (or flagged) definition
+  sentinel tools approve NAME [--hash H] --config FILE
+                                                    accept the pending (or flagged) definition;
+                                                    with --hash (from diff), only the one reviewed
   sentinel tools disable NAME [--reason R] --config FILE
                                                     refuse a tool to everyone, on every gateway
   sentinel tools enable NAME --config FILE          lift a kill switch
@@ -37,6 +39,7 @@ export async function toolsAdmin(sub: string, argv: string[]): Promise<void> {
   const { values, positionals } = parseFlags(argv, {
     config: { type: "string", short: "c" },
     reason: { type: "string" },
+    hash: { type: "string" },
     json: { type: "boolean" },
   });
   if (!isToolsAdminCommand(sub)) throw new UsageError(`unknown tools command "${sub}"`);
@@ -44,6 +47,8 @@ export async function toolsAdmin(sub: string, argv: string[]): Promise<void> {
   if (wantsName && positionals.length !== 1) throw new UsageError(`tools ${sub}: expected one tool NAME`);
   if (!wantsName && positionals.length > 0) throw new UsageError("tools pins: takes no NAME");
   if (values.reason !== undefined && sub !== "disable") throw new UsageError("--reason: only for tools disable");
+  if (values.hash !== undefined && sub !== "approve") throw new UsageError("--hash: only for tools approve");
+  if (values.hash !== undefined && !/^[0-9a-f]{8,64}$/.test(values.hash)) throw new UsageError("--hash: expected at least 8 hex digits, as tools diff prints them");
   const config = loadOrExit(values.config);
   const name = positionals[0] ?? "";
   const path = config.audit.path;
@@ -53,12 +58,12 @@ export async function toolsAdmin(sub: string, argv: string[]): Promise<void> {
   }
   const db = openDatabase(path);
   try {
-    const out = new Admin(config, db);
-    if (sub === "pins") out.pins(values.json ?? false);
-    else if (sub === "diff") out.diff(name);
-    else if (sub === "approve") out.approve(name);
-    else if (sub === "disable") out.disable(name, values.reason);
-    else out.enable(name);
+    const admin = new Admin(config, db);
+    if (sub === "pins") admin.pins(values.json ?? false);
+    else if (sub === "diff") admin.diff(name);
+    else if (sub === "approve") admin.approve(name, values.hash);
+    else if (sub === "disable") admin.disable(name, values.reason);
+    else admin.enable(name);
   } finally {
     db.close();
   }
@@ -110,15 +115,15 @@ class Admin {
     if (d.flagged) print(`flagged: ${d.flagged}`);
     print("");
     print(renderDiff(d));
-    print(`\nTo accept: sentinel tools approve ${this.exposed(pin)} --config ${this.config.source}`);
+    print(`\nTo accept: sentinel tools approve ${this.exposed(pin)} --hash ${d.hash.slice(0, 12)} --config ${this.config.source}`);
   }
 
-  approve(name: string): void {
+  approve(name: string, hash: string | undefined): void {
     const pin = this.resolve(name);
     const label = `${this.exposed(pin)} (${pin.backend}:${pin.tool})`;
-    if (!this.pinStore.approve(pin.backend, pin.tool)) {
-      print(`${label} is already approved; nothing pending.`);
-      return;
+    if (!this.pinStore.approve(pin.backend, pin.tool, hash === undefined ? {} : { hash })) {
+      if (pin.state === "approved") return print(`${label} is already approved; nothing pending.`);
+      fail(`${label} changed again since the review (its pending definition is no longer ${hash}); run tools diff again`);
     }
     const what = pin.state === "pending" ? `the new definition (${pin.changed.join(", ")} changed)` : "its first definition";
     print(`approved ${what} of ${label}; running gateways offer it again within their refresh period.`);
@@ -176,7 +181,7 @@ class Admin {
   }
 }
 
-const FIELDS = ["name", "description", "inputSchema", "annotations"] as const;
+const FIELDS = PINNED_FIELDS;
 
 function renderDiff(d: PinDiff): string {
   const blocks: string[] = [];

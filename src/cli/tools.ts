@@ -25,7 +25,8 @@ export async function tools(argv: string[]): Promise<void> {
   ];
   const down = gateway.backends.filter((b) => b.state !== "ready").map((b) => ({ backend: b.name, error: b.lastError ?? b.state }));
   if (values.json) {
-    process.stdout.write(JSON.stringify({ entries: rows, collisions: gateway.catalog.collisions, unavailable: down }, null, 2) + "\n");
+    const withheld = [...gateway.catalog.withheld].map(([name, w]) => ({ name, backend: w.backend.name, reason: w.reason }));
+    process.stdout.write(JSON.stringify({ entries: rows, collisions: gateway.catalog.collisions, withheld, unavailable: down }, null, 2) + "\n");
   } else {
     const width = Math.max(4, ...rows.map((r) => r.exposed.length));
     for (const r of rows) {
@@ -33,6 +34,7 @@ export async function tools(argv: string[]): Promise<void> {
       process.stdout.write(`${r.kind.padEnd(7)}${r.exposed.padEnd(width)}  <- ${r.backend}: ${r.name}${renamed}\n`);
     }
     for (const c of gateway.catalog.collisions) process.stdout.write(`collision: ${c.exposed} from ${c.dropped} hidden by ${c.kept}\n`);
+    for (const [name, w] of gateway.catalog.withheld) process.stdout.write(`withheld: ${name} (${w.reason}); see: sentinel tools diff ${name}\n`);
     for (const d of down) process.stdout.write(`unavailable: ${d.backend}: ${d.error}\n`);
   }
   await gateway.stop();

@@ -40,7 +40,7 @@ const MARKERS: Marker[] = [
   },
   // `.env` alone is too common in honest text ("the .env loader"); a path or an order to read it is not.
   {
-    test: /(~|\$HOME|\.\.?)?\/\.env\b|\b(read|open|cat|send|include|pass|upload|contents?\s+of)\b[^.\n]{0,40}[\s'"`(]\.env\b/i,
+    test: /\/\.env\b|\b(read|open|cat|send|include|pass|upload|contents?\s+of)\b[^.\n]{0,40}[\s'"`(]\.env\b/i,
     what: "reference to a .env file",
   },
 ];

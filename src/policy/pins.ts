@@ -44,6 +44,8 @@ export type PinSummary = {
 
 export type PinDiff = {
   state: PinState;
+  /** Of the definition awaiting approval (pending, else the flagged first sight). */
+  hash: string;
   /** The pinned definition (for a flagged first sight: the one awaiting approval). */
   approved: Record<string, unknown>;
   pending: Record<string, unknown> | null;
@@ -51,7 +53,10 @@ export type PinDiff = {
   flagged: string | null;
 };
 
-const FIELDS = ["name", "description", "inputSchema", "annotations"] as const;
+// Everything the model reads about a tool: the issue's four, plus title and
+// outputSchema, which a rug pull could change just as well.
+export const PINNED_FIELDS = ["name", "title", "description", "inputSchema", "outputSchema", "annotations"] as const;
+const FIELDS = PINNED_FIELDS;
 type Field = (typeof FIELDS)[number];
 
 type PinRow = {
@@ -110,8 +115,8 @@ export class Pins {
   constructor(
     private readonly db: Database,
     public mode: PinMode = "block",
-    /** Told of each security event once, after it is stored. */
-    private readonly onEvent: (e: PinEvent) => void = logEvent,
+    /** Told of each security event once, after it is stored; by default it is logged. */
+    private readonly onEvent?: (e: PinEvent) => void,
   ) {
     this.select = db.prepare("SELECT * FROM pins WHERE backend = ? AND tool = ?");
     this.selectAll = db.prepare("SELECT * FROM pins ORDER BY backend, tool");
@@ -145,7 +150,7 @@ export class Pins {
     }
     const events: PinEvent[] = [];
     const result = this.write(() => this.record(backend, name, tool, hash, canonical, now, events));
-    for (const e of events) this.onEvent(e);
+    this.emit(events);
     return result;
   }
 
@@ -155,12 +160,19 @@ export class Pins {
     return r.pass ? null : (r.reason ?? r.status);
   }
 
-  /** Makes the pending definition, or a flagged first sight, the pinned one. False when there is nothing to approve. */
-  approve(backend: string, tool: string, now = Date.now()): boolean {
+  /**
+   * Makes the pending definition, or a flagged first sight, the pinned one.
+   * False when there is nothing to approve, or when `hash` (a prefix of the
+   * definition's hash, as `diff` showed it) no longer names what awaits
+   * approval: the backend changed it again after the review.
+   */
+  approve(backend: string, tool: string, opts: { hash?: string; now?: number } = {}): boolean {
+    const now = opts.now ?? Date.now();
     const events: PinEvent[] = [];
     const done = this.write(() => {
       const row = this.select.get(backend, tool);
       if (!row) return false;
+      if (opts.hash !== undefined && !(row.pending_hash ?? row.hash).startsWith(opts.hash)) return false;
       let detail: Record<string, unknown>;
       if (row.pending_hash !== null && row.pending_definition !== null) {
         const changed = changedFields(JSON.parse(row.definition), JSON.parse(row.pending_definition));
@@ -174,7 +186,7 @@ export class Pins {
       this.known.delete(key(backend, tool));
       return true;
     });
-    for (const e of events) this.onEvent(e);
+    this.emit(events);
     return done;
   }
 
@@ -183,7 +195,7 @@ export class Pins {
     if (!row) return null;
     const approved = JSON.parse(row.definition) as Record<string, unknown>;
     const pending = row.pending_definition === null ? null : (JSON.parse(row.pending_definition) as Record<string, unknown>);
-    return { state: state(row), approved, pending, changed: pending ? changedFields(approved, pending) : [], flagged: row.flagged };
+    return { state: state(row), hash: row.pending_hash ?? row.hash, approved, pending, changed: pending ? changedFields(approved, pending) : [], flagged: row.flagged };
   }
 
   list(): PinSummary[] {
@@ -293,18 +305,30 @@ export class Pins {
     out.push(e);
   }
 
+  private emit(events: PinEvent[]): void {
+    for (const e of events) {
+      if (this.onEvent) this.onEvent(e);
+      else logEvent(e, this.mode);
+    }
+  }
+
   private readSignature(): string {
     const s = this.summary.get()!;
     return `${s.n}/${s.u}/${s.a}/${s.p}`;
   }
 }
 
-function logEvent(e: PinEvent): void {
+function logEvent(e: PinEvent, mode: PinMode): void {
   const d = e.detail;
-  const fields = Array.isArray(d.changed) ? d.changed.join(", ") : "";
-  if (e.kind === "tool_changed") log.warn(`${e.backend}: tool ${e.target} changed its ${fields || "definition"}; run: sentinel tools diff ${e.backend}:${e.target}`);
-  else if (e.kind === "tool_suspicious") log.warn(`${e.backend}: tool ${e.target} looks like a prompt injection (${String(d.reason)}); run: sentinel tools diff ${e.backend}:${e.target}`);
-  else log.info(`${e.backend}: tool ${e.target} approved`);
+  const review = `review: sentinel tools diff ${e.backend}:${e.target}`;
+  const outcome = mode === "block" ? "withheld until approved" : "still offered (pinning.mode: warn)";
+  if (e.kind === "tool_changed") {
+    const fields = Array.isArray(d.changed) ? d.changed.join(", ") : "definition";
+    const suspicious = d.suspicious ? ` and looks like a prompt injection (${String(d.suspicious)})` : "";
+    log.warn(`${e.backend}: tool ${e.target} changed its ${fields}${suspicious}; ${outcome}; ${review}`);
+  } else if (e.kind === "tool_suspicious") {
+    log.warn(`${e.backend}: tool ${e.target} looks like a prompt injection (${String(d.reason)}); ${outcome}; ${review}`);
+  } else log.info(`${e.backend}: tool ${e.target} approved`);
 }
 
 function key(backend: string, tool: string): string {

@@ -40,16 +40,17 @@ type EventRow = { ts: number; kind: string; backend: string; target: string; det
 const events = (): EventRow[] => db.query("SELECT ts, kind, backend, target, detail FROM events ORDER BY id").all() as EventRow[];
 
 describe("definitionHash", () => {
-  test("ignores key order and fields outside name, description, inputSchema, annotations", () => {
+  test("ignores key order and fields the model does not read (_meta); title and outputSchema count", () => {
     const reordered: Item = {
       annotations: { readOnlyHint: true },
       inputSchema: { required: ["a", "b"], properties: { b: { type: "number" }, a: { type: "number" } }, type: "object" },
       description: "Adds two numbers",
       name: "add",
-      title: "Adder",
       _meta: { anything: 1 },
     };
     expect(definitionHash(reordered).hash).toBe(definitionHash(add).hash);
+    expect(definitionHash({ ...add, title: "Adder" }).hash).not.toBe(definitionHash(add).hash);
+    expect(definitionHash({ ...add, outputSchema: { type: "object" } }).hash).not.toBe(definitionHash(add).hash);
     expect(definitionHash(add).hash).toMatch(/^[0-9a-f]{64}$/);
     expect(definitionHash(addChanged).hash).not.toBe(definitionHash(add).hash);
   });
@@ -130,7 +131,7 @@ describe("check", () => {
     expect(row.flagged).toBe(r.reason!);
     expect(events().map((e) => [e.kind, JSON.parse(e.detail).reason])).toEqual([["tool_suspicious", r.reason]]);
 
-    expect(pins.approve("math", "add", T0 + 5)).toBe(true);
+    expect(pins.approve("math", "add", { now: T0 + 5 })).toBe(true);
     expect(pins.check("math", poisoned, T0 + 6)).toEqual({ pass: true, status: "approved" });
     expect(pins.admit("math", poisoned)).toBeNull();
     expect(events().map((e) => e.kind)).toEqual(["tool_suspicious", "tool_approved"]);
@@ -172,7 +173,7 @@ describe("approve and diff", () => {
     expect(d.pending!.description).toBe(addChanged.description);
     expect(d.flagged).toBeNull();
 
-    expect(pins.approve("math", "add", T0 + 2)).toBe(true);
+    expect(pins.approve("math", "add", { now: T0 + 2 })).toBe(true);
     expect(pins.check("math", addChanged, T0 + 3)).toEqual({ pass: true, status: "approved" });
     // The old definition is now the change.
     expect(pins.check("math", add, T0 + 4)).toMatchObject({ pass: false, status: "changed" });
@@ -183,6 +184,20 @@ describe("approve and diff", () => {
       changed: ["description"],
     });
     expect(approvedEvent.ts).toBe(T0 + 2);
+  });
+
+  test("approve with a hash refuses when the pending definition changed after the review", () => {
+    const pins = open();
+    pins.check("math", add, T0);
+    pins.check("math", addChanged, T0 + 1);
+    const reviewed = pins.diff("math", "add")!.hash;
+    expect(reviewed).toBe(definitionHash(addChanged).hash);
+    pins.check("math", { ...add, description: "Adds, then exfiltrates" }, T0 + 2);
+    expect(pins.approve("math", "add", { hash: reviewed.slice(0, 12) })).toBe(false);
+    expect(pins.diff("math", "add")!.state).toBe("pending");
+    const current = pins.diff("math", "add")!.hash;
+    expect(pins.approve("math", "add", { hash: current.slice(0, 12) })).toBe(true);
+    expect(pins.diff("math", "add")).toMatchObject({ state: "approved", hash: current });
   });
 
   test("approve answers false when there is nothing to approve or no such tool", () => {
@@ -218,7 +233,7 @@ describe("two processes on one database", () => {
 
     // `sentinel tools approve` in another process: its own connection.
     const other = openDatabase(path);
-    expect(new Pins(other, "block", () => {}).approve("math", "add", T0 + 2)).toBe(true);
+    expect(new Pins(other, "block", () => {}).approve("math", "add", { now: T0 + 2 })).toBe(true);
     other.close();
 
     // Until refresh the cached answer stands (checks never touch the database)...
