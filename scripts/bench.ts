@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { jwtVerify, SignJWT } from "jose";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BIN = join(ROOT, "dist/sentinel");
@@ -56,6 +57,7 @@ function httpRpc(url: string): Rpc {
     async call(method, params) {
       const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream" };
       if (session) headers["mcp-session-id"] = session;
+      if (GOVERNANCE) headers.authorization = `Bearer ${TOKEN}`;
       const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) });
       session ??= res.headers.get("mcp-session-id");
       const type = res.headers.get("content-type") ?? "";
@@ -118,12 +120,30 @@ function waitLine(stream: ReadableStream<Uint8Array>, re: RegExp): Promise<strin
   });
 }
 
+// SENTINEL_BENCH_GOVERNANCE=on: callers bring a JWT (HS256) and pass RBAC and a
+// rate limit on every call, to measure what the governance pipeline costs.
+const GOVERNANCE = process.env.SENTINEL_BENCH_GOVERNANCE === "on";
+const SECRET = "bench-secret-0123456789abcdefghijklmnop";
+const TOKEN = await new SignJWT({ roles: ["bench"] })
+  .setProtectedHeader({ alg: "HS256" })
+  .setSubject("bench")
+  .setAudience("sentinel")
+  .setExpirationTime("1h")
+  .sign(new TextEncoder().encode(SECRET));
+const governance = GOVERNANCE
+  ? {
+      auth: { jwt: { secret: SECRET } },
+      rbac: { roles: { bench: { allow: [{ tools: "echo__*" }], deny: [{ tools: "*__crash" }] } } },
+      rateLimits: { perIdentity: "1000000/min" },
+    }
+  : { identity: { anonymous: { roles: [] } } };
+
 const dir = mkdtempSync(join(tmpdir(), "sentinel-bench-"));
 const config = join(dir, "sentinel.json");
 writeFileSync(
   config,
   JSON.stringify({
-    identity: { anonymous: { roles: [] } },
+    ...governance,
     // SENTINEL_BENCH_AUDIT=off measures what the audit trail costs.
     audit: { path: join(dir, "audit.db"), enabled: process.env.SENTINEL_BENCH_AUDIT !== "off" },
     backends: {
@@ -133,7 +153,9 @@ writeFileSync(
   }),
 );
 
-console.log(`sentinel bench: ${CALLS} sequential tools/call per row (after ${WARMUP} warm-up), ${new Date().toISOString()}`);
+console.log(
+  `sentinel bench: ${CALLS} sequential tools/call per row (after ${WARMUP} warm-up), governance ${GOVERNANCE ? "on (JWT + RBAC + rate limit)" : "off (anonymous)"}, ${new Date().toISOString()}`,
+);
 console.log(`binary: ${(Bun.file(BIN).size / 1024 / 1024).toFixed(1)} MB`);
 
 // 1. The backend directly over stdio, then through the gateway's stdio front.
@@ -142,7 +164,7 @@ await direct.rpc.call("initialize", INIT);
 const base = await measure("direct stdio (SDK server)", direct.rpc, "echo");
 direct.rpc.close();
 
-const gw = stdioRpc([...GATEWAY, "--config", config]);
+const gw = stdioRpc([...GATEWAY, "--config", config], GOVERNANCE ? { SENTINEL_TOKEN: TOKEN } : {});
 await gw.rpc.call("initialize", INIT);
 const viaStdio = await measure("through sentinel stdio front", gw.rpc, "echo__echo", gw.proc.pid);
 console.log(`${"".padEnd(34)} overhead ${(viaStdio - base).toFixed(0)} µs/call`);
@@ -169,4 +191,11 @@ const drpc = httpRpc(fixtureUrl);
 await drpc.call("initialize", INIT);
 await measure("direct http (SDK server)", drpc, "echo");
 fixtureHttp.kill();
+
+// What verifying a JWT would cost per call if verified tokens were not cached.
+const key = new TextEncoder().encode(SECRET);
+for (let i = 0; i < 200; i++) await jwtVerify(TOKEN, key, { audience: "sentinel" });
+const t = performance.now();
+for (let i = 0; i < 2000; i++) await jwtVerify(TOKEN, key, { audience: "sentinel" });
+console.log(`jose HS256 verification, uncached: ${(((performance.now() - t) * 1000) / 2000).toFixed(1)} µs per token`);
 process.exit(0);

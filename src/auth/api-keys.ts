@@ -2,7 +2,7 @@
 // are 256 random bits, so a fast unsalted hash is as strong as a slow one and
 // a leaked config reveals no usable key.
 
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { sha256Hex } from "../sha256.ts";
 import type { ApiKey } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
 import type { Principal } from "./principal.ts";
@@ -11,11 +11,11 @@ const HASH = /^sha256:([0-9a-f]{64})$/;
 
 /** What goes into auth.apiKeys[].hash. */
 export function hashApiKey(key: string): string {
-  return `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`;
+  return `sha256:${sha256Hex(key)}`;
 }
 
 export function generateApiKey(): string {
-  return `sk-sentinel-${randomBytes(32).toString("base64url")}`;
+  return `sk-sentinel-${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
 }
 
 export type ApiKeyLookup = (key: string) => Principal | null;
@@ -36,12 +36,20 @@ export function apiKeyLookup(keys: ApiKey[]): ApiKeyLookup {
   if (issues.length > 0) throw new ConfigError(issues);
 
   return function lookupApiKey(key: string): Principal | null {
-    const digest = createHash("sha256").update(key, "utf8").digest();
+    const digest = new Bun.CryptoHasher("sha256").update(key).digest();
     // Every hash is compared, match or not, so the time taken tells nothing about which one matched.
     let found: Principal | null = null;
     for (const e of entries) {
-      if (timingSafeEqual(digest, e.digest)) found = e.principal;
+      if (constantTimeEqual(digest, e.digest)) found = e.principal;
     }
     return found;
   };
+}
+
+/** Compares two digests in time that depends only on their length. */
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }

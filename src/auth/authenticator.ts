@@ -5,7 +5,7 @@
 import type { Config } from "../config/load.ts";
 import { Unauthenticated } from "../errors.ts";
 import { apiKeyLookup, type ApiKeyLookup } from "./api-keys.ts";
-import { createJwtVerifier, type JwtVerifier, type JwtVerifierOptions } from "./jwt.ts";
+import type { JwtVerifier, JwtVerifierOptions } from "./jwt.ts";
 import type { Principal } from "./principal.ts";
 
 // Three base64url parts; the last may be empty (alg "none"), which must still
@@ -22,12 +22,13 @@ export class Authenticator {
     private readonly apiKey: ApiKeyLookup | null,
   ) {}
 
-  /** Throws ConfigError when the secret, the JWKS or a key hash is unusable. */
-  static create(auth: Config["auth"], opts: AuthenticatorOptions = {}): Authenticator {
-    return new Authenticator(
-      auth.jwt ? createJwtVerifier(auth.jwt, opts) : null,
-      auth.apiKeys.length > 0 ? apiKeyLookup(auth.apiKeys) : null,
-    );
+  /**
+   * Throws ConfigError when the secret, the JWKS or a key hash is unusable.
+   * jose is loaded only when JWTs are configured (it costs memory at idle).
+   */
+  static async create(auth: Config["auth"], opts: AuthenticatorOptions = {}): Promise<Authenticator> {
+    const jwt = auth.jwt ? (await import("./jwt.ts")).createJwtVerifier(auth.jwt, opts) : null;
+    return new Authenticator(jwt, auth.apiKeys.length > 0 ? apiKeyLookup(auth.apiKeys) : null);
   }
 
   /** Whether any way to present credentials is configured. */

@@ -44,7 +44,7 @@ export async function audit(argv: string[]): Promise<void> {
     limit: { type: "string" },
     follow: { type: "boolean", short: "f" },
   });
-  const path = values.db ?? (values.config ? loadOrExit(values.config).audit.path : join(defaultDataDir(process.env), "audit.db"));
+  const path = values.db ?? (values.config ? (await loadOrExit(values.config)).audit.path : join(defaultDataDir(process.env), "audit.db"));
   if (!existsSync(path)) {
     process.stderr.write(`sentinel audit: no audit database at ${path} yet\n`);
     process.exit(1);

@@ -8,9 +8,9 @@ export const checkHelp = `Usage: sentinel check --config FILE
 
 Validates the config and lists its backends; exit code 2 and every problem listed if it is invalid.`;
 
-export function check(argv: string[]): void {
+export async function check(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, { config: { type: "string", short: "c" }, demo: { type: "boolean" } });
-  const config = loadOrExit(values.config, values.demo);
+  const config = await loadOrExit(values.config, values.demo);
   const lines = config.backends.map((b) => {
     const where = b.transport === "stdio" ? `${b.command} ${b.args.join(" ")}`.trim() : b.url;
     return `  ${b.name.padEnd(16)} ${b.transport.padEnd(5)} prefix "${b.prefix}"${b.disabled ? " (disabled)" : ""}  ${where}`;

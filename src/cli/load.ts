@@ -7,11 +7,11 @@ import { demoConfig } from "../demo/config.ts";
 
 export const EXIT_CONFIG = 2;
 
-export function loadOrExit(path: string | undefined, demo = false): Config {
+export async function loadOrExit(path: string | undefined, demo = false): Promise<Config> {
   try {
     if (demo) return demoConfig();
     if (!path) throw new ConfigError(["no config given: pass --config FILE (YAML or JSON), or --demo"]);
-    return readConfigFile(path);
+    return await readConfigFile(path);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`sentinel: ${err.message}\n`);

@@ -36,14 +36,14 @@ export async function serve(argv: string[]): Promise<void> {
     demo: { type: "boolean" },
     "log-level": { type: "string" },
   });
-  const config = loadOrExit(values.config, values.demo);
+  const config = await loadOrExit(values.config, values.demo);
   const level = values["log-level"] ?? config.server.logLevel;
   if (!["debug", "info", "warn", "error"].includes(level)) throw new UsageError(`--log-level: expected debug, info, warn or error`);
   setLogLevel(level as "info");
   const port = values.port === undefined ? config.http.port : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number, got ${values.port}`);
 
-  const auth = Authenticator.create(config.auth);
+  const auth = await Authenticator.create(config.auth);
   // The stdio caller is known before anything starts: a bad token fails fast.
   const stdioCaller = values.http ? null : await stdioPrincipal(config, auth);
   const gateway = new Gateway(config);

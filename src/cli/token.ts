@@ -57,7 +57,7 @@ async function issue(argv: string[]): Promise<void> {
   const ttlMs = values.ttl === undefined ? DEFAULT_TTL_MS : parseDuration(values.ttl);
   if (ttlMs === null || ttlMs <= 0) throw new UsageError(`token issue: --ttl expects a duration such as 30m or 8h, got "${values.ttl}"`);
 
-  const jwt = loadOrExit(values.config).auth.jwt;
+  const jwt = (await loadOrExit(values.config)).auth.jwt;
   try {
     const token = await issueToken(jwt, { sub: values.sub, roles: values.role ?? [], ttlMs, ...(values.aud !== undefined && { audience: values.aud }) });
     process.stdout.write(`${token}\n`);

@@ -49,7 +49,7 @@ export async function toolsAdmin(sub: string, argv: string[]): Promise<void> {
   if (values.reason !== undefined && sub !== "disable") throw new UsageError("--reason: only for tools disable");
   if (values.hash !== undefined && sub !== "approve") throw new UsageError("--hash: only for tools approve");
   if (values.hash !== undefined && !/^[0-9a-f]{8,64}$/.test(values.hash)) throw new UsageError("--hash: expected at least 8 hex digits, as tools diff prints them");
-  const config = loadOrExit(values.config);
+  const config = await loadOrExit(values.config);
   const name = positionals[0] ?? "";
   const path = config.audit.path;
   // Reviewing needs pins a gateway wrote; a switch may be set before any gateway ran.

@@ -13,7 +13,7 @@ name -> backend and original name, including shortened names), then exits.`;
 
 export async function tools(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, { config: { type: "string", short: "c" }, demo: { type: "boolean" }, json: { type: "boolean" } });
-  const config = loadOrExit(values.config, values.demo);
+  const config = await loadOrExit(values.config, values.demo);
   setLogLevel("warn");
   // Listing needs no audit trail.
   const gateway = new Gateway({ ...config, audit: { ...config.audit, enabled: false } });

@@ -2,13 +2,10 @@
 // JSON, resolves secret references, validates, and returns plain typed values.
 // Every problem is collected and reported together with its path.
 
-import { existsSync, readFileSync } from "node:fs";
-import { userInfo } from "node:os";
-import { dirname, join, resolve } from "node:path";
 import * as v from "valibot";
 import { ConfigError } from "../errors.ts";
 import { registerSecret, scrub } from "../log.ts";
-import { defaultDataDir, expandHome } from "./paths.ts";
+import { defaultDataDir, dirnameOf, expandHome, joinPath, resolvePath } from "./paths.ts";
 import {
   ConfigSchema,
   NAME_PATTERN,
@@ -109,10 +106,11 @@ export type Config = {
 
 type Env = Record<string, string | undefined>;
 
-export function readConfigFile(path: string, env: Env = process.env): Config {
-  const file = resolve(expandHome(path));
-  if (!existsSync(file)) throw new ConfigError([`${path}: file not found`]);
-  return parseConfig(readFileSync(file, "utf8"), file, env);
+export async function readConfigFile(path: string, env: Env = process.env): Promise<Config> {
+  const file = resolvePath(process.cwd(), expandHome(path, env));
+  const handle = Bun.file(file);
+  if (!(await handle.exists())) throw new ConfigError([`${path}: file not found`]);
+  return parseConfig(await handle.text(), file, env);
 }
 
 /** Parses config text; `source` names it in messages and anchors relative paths. */
@@ -153,7 +151,7 @@ function asRecord(x: unknown): Record<string, unknown> {
 }
 
 function baseDir(source: string): string {
-  return source.startsWith("<") ? process.cwd() : dirname(source);
+  return source.startsWith("<") ? process.cwd() : dirnameOf(source);
 }
 
 function normalizeBackends(raw: RawConfig, source: string, issues: string[]): BackendConfig[] {
@@ -239,7 +237,7 @@ function normalize(raw: RawConfig, source: string, env: Env, issues: string[]): 
       jwt: jwt
         ? {
             ...(jwt.secret !== undefined && { secret: jwt.secret }),
-            ...(jwt.jwks !== undefined && { jwks: isUrl(jwt.jwks) ? jwt.jwks : resolve(base, expandHome(jwt.jwks)) }),
+            ...(jwt.jwks !== undefined && { jwks: isUrl(jwt.jwks) ? jwt.jwks : resolvePath(base, expandHome(jwt.jwks, env)) }),
             ...(jwt.issuer !== undefined && { issuer: list(jwt.issuer) }),
             audience: list(jwt.audience),
             ...(jwt.algorithms !== undefined && { algorithms: jwt.algorithms }),
@@ -261,7 +259,7 @@ function normalize(raw: RawConfig, source: string, env: Env, issues: string[]): 
     pinning: { mode: raw.pinning.mode },
     disabledTools: raw.disabledTools,
     audit: {
-      path: resolve(base, expandHome(raw.audit.path ?? join(defaultDataDir(env), "audit.db"))),
+      path: resolvePath(base, expandHome(raw.audit.path ?? joinPath(defaultDataDir(env), "audit.db"), env)),
       enabled: raw.audit.enabled,
       maxArgumentBytes: raw.audit.maxArgumentBytes,
     },
@@ -313,7 +311,7 @@ function normalizeBackend(
       args: b.args,
       env: b.env,
       inheritEnv: b.inheritEnv,
-      ...(b.cwd !== undefined && { cwd: resolve(base, expandHome(b.cwd)) }),
+      ...(b.cwd !== undefined && { cwd: resolvePath(base, expandHome(b.cwd)) }),
     };
   }
   const r = v.safeParse(RemoteBackendSchema, value);
@@ -334,11 +332,7 @@ function stdioToken(env: Env): string | null {
 }
 
 function localUser(env: Env): string {
-  // userInfo() can answer "unknown" where the uid has no passwd entry.
-  let name = env.USER ?? env.LOGNAME;
-  try {
-    name ??= userInfo().username;
-  } catch {}
+  const name = env.USER ?? env.LOGNAME;
   return name && name !== "unknown" ? name : "local";
 }
 

@@ -1,7 +1,6 @@
 // ${env:NAME} and ${file:/path} references in config strings. Resolved values
 // are registered with the logger's scrubber so that they never reach a log.
 
-import { readFileSync } from "node:fs";
 import { registerSecret } from "../log.ts";
 import { expandHome } from "./paths.ts";
 
@@ -38,6 +37,8 @@ function resolveString(text: string, env: Record<string, string | undefined>, is
 function readSecretFile(file: string, issues: string[], path: string): string | undefined {
   try {
     // A trailing newline in a secret file is an editor artefact, not part of the secret.
+    // Loaded only here: node:fs costs idle memory, and ${file:} references are rare.
+    const { readFileSync } = require("node:fs") as typeof import("node:fs");
     return readFileSync(expandHome(file), "utf8").replace(/\r?\n$/, "");
   } catch (err) {
     issues.push(`${path}: cannot read secret file ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);

@@ -4,7 +4,7 @@
 // mcp__<server>__<name>, and the API refuses more than 64 characters in total,
 // so names are kept within a configurable budget (default 48).
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../sha256.ts";
 
 const VALID = /^[a-zA-Z0-9_-]+$/;
 const HASH_LENGTH = 6;
@@ -13,7 +13,7 @@ export function exposedName(prefix: string, name: string, maxLength: number): st
   const full = prefix + name;
   if (full.length <= maxLength && VALID.test(full)) return full;
   // Deterministic: the same original always maps to the same short name.
-  const hash = createHash("sha256").update(full).digest("hex").slice(0, HASH_LENGTH);
+  const hash = sha256Hex(full).slice(0, HASH_LENGTH);
   const safe = full.replace(/[^a-zA-Z0-9_-]/g, "_");
   return `${safe.slice(0, maxLength - HASH_LENGTH - 1)}_${hash}`;
 }

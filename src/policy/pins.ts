@@ -9,7 +9,7 @@
 // gateway on the same file) are noticed by refresh(), cheap enough for a timer.
 
 import type { Database, Statement } from "bun:sqlite";
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../sha256.ts";
 import type { Item } from "../backends/backend.ts";
 import type { Config } from "../config/load.ts";
 import { logger } from "../log.ts";
@@ -90,7 +90,7 @@ export function canonicalJson(value: unknown): string {
 
 export function definitionHash(tool: Item): { hash: string; canonical: string } {
   const canonical = canonicalJson(Object.fromEntries(FIELDS.map((f) => [f, tool[f]])));
-  return { hash: createHash("sha256").update(canonical).digest("hex"), canonical };
+  return { hash: sha256Hex(canonical), canonical };
 }
 
 export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): Field[] {

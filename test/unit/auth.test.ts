@@ -213,7 +213,7 @@ describe("JWT: signatures and algorithms", () => {
     const jwks = createJwtVerifier(jwtConfig({ secret: undefined, jwks: jwksFile }), { now });
     expect(await refusal(jwks(unsigned))).toBe("Token algorithm none is not accepted");
     // Through the authenticator: the empty signature still makes it a JWT, not an API key.
-    const auth = Authenticator.create({ jwt: jwtConfig(), apiKeys: [], oauth: null }, { now });
+    const auth = await Authenticator.create({ jwt: jwtConfig(), apiKeys: [], oauth: null }, { now });
     expect(await refusal(auth.verify(unsigned))).toBe("Token algorithm none is not accepted");
   });
 
@@ -451,7 +451,7 @@ describe("Authenticator", () => {
   test("JWTs and API keys side by side", async () => {
     clock = T0;
     const key = generateApiKey();
-    const a = auth({ jwt: jwtConfig(), apiKeys: [{ name: "ci", hash: hashApiKey(key), roles: ["deployer"] }] });
+    const a = await auth({ jwt: jwtConfig(), apiKeys: [{ name: "ci", hash: hashApiKey(key), roles: ["deployer"] }] });
     expect(a.enabled).toBe(true);
     expect((await a.verify(await hs())).via).toBe("jwt");
     expect(await a.verify(key)).toEqual({ sub: "ci", roles: ["deployer"], via: "apikey", expiresAt: null });
@@ -461,19 +461,19 @@ describe("Authenticator", () => {
 
   test("a JWT-shaped token goes to the API keys when JWTs are not configured", async () => {
     clock = T0;
-    const a = auth({ apiKeys: [{ name: "odd", hash: hashApiKey("aa.bb.cc"), roles: [] }] });
+    const a = await auth({ apiKeys: [{ name: "odd", hash: hashApiKey("aa.bb.cc"), roles: [] }] });
     expect((await a.verify("aa.bb.cc")).sub).toBe("odd");
     expect(await refusal(a.verify(await hs()))).toBe("Invalid token");
   });
 
   test("nothing configured: disabled, every token refused", async () => {
-    const a = auth({});
+    const a = await auth({});
     expect(a.enabled).toBe(false);
     expect(await refusal(a.verify("anything"))).toBe("Invalid token");
   });
 
   test("empty and oversized tokens; the error maps to 401 / -32010", async () => {
-    const a = auth({ jwt: jwtConfig() });
+    const a = await auth({ jwt: jwtConfig() });
     expect(await refusal(a.verify(""))).toBe("Missing token");
     expect(await refusal(a.verify("x".repeat(20_000)))).toBe("Invalid token");
     const err = await a.verify("nope").catch((e: Unauthenticated) => e);
@@ -482,8 +482,8 @@ describe("Authenticator", () => {
     expect((err as Unauthenticated).rpcCode).toBe(-32010);
   });
 
-  test("a bad key configuration fails at create", () => {
-    expect(() => auth({ jwt: jwtConfig({ secret: undefined }) })).toThrow(ConfigError);
+  test("a bad key configuration fails at create", async () => {
+    await expect(auth({ jwt: jwtConfig({ secret: undefined }) })).rejects.toThrow(ConfigError);
   });
 });
 
@@ -492,7 +492,7 @@ describe("sentinel token", () => {
     clock = T0;
     const jwt = jwtConfig({ issuer: ["https://sentinel.local"], audience: ["gw", "other"], rolesClaim: "groups" });
     const token = await issueToken(jwt, { sub: "alice", roles: ["developer", "oncall"], ttlMs: 8 * HOUR, now });
-    const a = Authenticator.create({ jwt, apiKeys: [], oauth: null }, { now });
+    const a = await Authenticator.create({ jwt, apiKeys: [], oauth: null }, { now });
     expect(await a.verify(token)).toEqual({ sub: "alice", roles: ["developer", "oncall"], via: "jwt", expiresAt: T0 + 8 * HOUR });
     const payload = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
     expect(payload).toMatchObject({ iss: "https://sentinel.local", aud: "gw", groups: ["developer", "oncall"] });
@@ -536,7 +536,7 @@ describe("sentinel token", () => {
     expect(ok.code).toBe(0);
     clock = Date.now();
     const jwt = jwtConfig({ audience: ["gw"] });
-    expect(await Authenticator.create({ jwt, apiKeys: [], oauth: null }, { now }).verify(ok.out.trim())).toMatchObject({ sub: "alice", roles: ["dev", "ops"] });
+    expect(await (await Authenticator.create({ jwt, apiKeys: [], oauth: null }, { now })).verify(ok.out.trim())).toMatchObject({ sub: "alice", roles: ["dev", "ops"] });
 
     const noSecret = join(dir, "no-secret.yaml");
     writeFileSync(noSecret, `auth:\n  jwt:\n    jwks: ${jwksFile}\n`);
