@@ -28,7 +28,23 @@ export function scrub(text: string): string {
 function write(level: LogLevel, scope: string, message: string): void {
   if (rank[level] < threshold) return;
   const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${message}\n`;
-  process.stderr.write(scrub(line));
+  writeStderr(scrub(line));
+}
+
+// Bun's native stderr sink: process.stderr (a Node stream) costs ~7 MB of idle
+// memory (measured on the compiled binary), and a closed stderr must not take
+// the gateway down with it.
+let sink: ReturnType<typeof Bun.stderr.writer> | null = null;
+
+/** Writes to stderr now; ignores a stderr that has gone away. */
+export function writeStderr(text: string): void {
+  try {
+    sink ??= Bun.stderr.writer();
+    sink.write(text);
+    sink.flush();
+  } catch {
+    // Nobody is reading our stderr any more; the audit trail still records everything.
+  }
 }
 
 export type Logger = Record<LogLevel, (message: string) => void>;

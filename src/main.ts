@@ -3,6 +3,7 @@
 import { VERSION } from "./version.ts";
 import { UsageError } from "./cli/args.ts";
 import { ConfigError } from "./errors.ts";
+import { writeStderr } from "./log.ts";
 
 const HELP = `sentinel ${VERSION}: an MCP gateway in one binary (auth, routing, audit)
 
@@ -61,20 +62,16 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-// A client that closes our stderr (or stdout after it left) must not kill the gateway.
-process.stderr.on("error", () => {});
-process.stdout.on("error", () => {});
-
 main(process.argv.slice(2)).catch((err) => {
   // Problems found while building from a valid-looking config (keys, JWKS files): exit 2 like config errors.
   if (err instanceof ConfigError) {
-    process.stderr.write(`sentinel: ${err.message}\n`);
+    writeStderr(`sentinel: ${err.message}\n`);
     process.exit(2);
   }
   if (err instanceof UsageError) {
-    process.stderr.write(`sentinel: ${err.message}\nRun "sentinel --help" for usage.\n`);
+    writeStderr(`sentinel: ${err.message}\nRun "sentinel --help" for usage.\n`);
     process.exit(64);
   }
-  process.stderr.write(`sentinel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  writeStderr(`sentinel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -3,6 +3,7 @@
 
 import { readConfigFile, type Config } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
+import { writeStderr } from "../log.ts";
 import { demoConfig } from "../demo/config.ts";
 
 export const EXIT_CONFIG = 2;
@@ -14,7 +15,7 @@ export async function loadOrExit(path: string | undefined, demo = false): Promis
     return await readConfigFile(path);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`sentinel: ${err.message}\n`);
+    writeStderr(`sentinel: ${err.message}\n`);
     process.exit(EXIT_CONFIG);
   }
 }

@@ -1,7 +1,7 @@
 // `sentinel [serve] --config F [--http [--host H] [--port P]] [--demo]`:
 // the gateway itself, on stdio (what Claude Code launches) or on HTTP.
 
-import { setLogLevel, logger } from "../log.ts";
+import { logger, setLogLevel, writeStderr } from "../log.ts";
 import { Gateway } from "../gateway.ts";
 import { serveStdio, processIo } from "../front/stdio.ts";
 import { startHttp, type HttpFront } from "../front/http.ts";
@@ -69,7 +69,7 @@ export async function serve(argv: string[]): Promise<void> {
   if (values.http) {
     front = startHttp(gateway, auth, { host: values.host ?? config.http.host, port });
     log.info(`listening on ${front.url}`);
-    if (values.demo) process.stderr.write(demoHint(front.url));
+    if (values.demo) writeStderr(demoHint(front.url));
     if (!config.identity.anonymous) log.info("anonymous HTTP access is off: requests without credentials get 401");
     if (!config.identity.anonymous && !auth.enabled) log.warn("no auth is configured and anonymous access is off: every HTTP request will get 401");
     return;
@@ -97,12 +97,12 @@ async function stdioPrincipal(config: Config, auth: Authenticator): Promise<Prin
     try {
       return await auth.verify(token);
     } catch (err) {
-      process.stderr.write(`sentinel: SENTINEL_TOKEN was refused: ${(err as Error).message}\n`);
+      writeStderr(`sentinel: SENTINEL_TOKEN was refused: ${(err as Error).message}\n`);
       process.exit(EXIT_CONFIG);
     }
   }
   if (config.identity.local) return { ...config.identity.local, via: "local", expiresAt: null };
-  process.stderr.write(
+  writeStderr(
     "sentinel: this gateway requires authentication: set SENTINEL_TOKEN to a token from your administrator " +
       "(for example: claude mcp add sentinel -e SENTINEL_TOKEN=... -- sentinel --config F), or configure identity.local\n",
   );

@@ -19,8 +19,12 @@ export function processIo(): StdioIo {
   return {
     input: Bun.stdin.stream(),
     write(line) {
-      out.write(line);
-      out.flush();
+      try {
+        out.write(line);
+        out.flush();
+      } catch {
+        // The client has gone; stdin's end will shut the gateway down.
+      }
     },
   };
 }
