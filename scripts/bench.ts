@@ -2,7 +2,7 @@
 // same backend reached directly. Run: bun scripts/bench.ts [calls]
 // Uses a raw JSON-RPC client so that client overhead does not blur the numbers.
 
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { jwtVerify, SignJWT } from "jose";
@@ -198,4 +198,5 @@ for (let i = 0; i < 200; i++) await jwtVerify(TOKEN, key, { audience: "sentinel"
 const t = performance.now();
 for (let i = 0; i < 2000; i++) await jwtVerify(TOKEN, key, { audience: "sentinel" });
 console.log(`jose HS256 verification, uncached: ${(((performance.now() - t) * 1000) / 2000).toFixed(1)} µs per token`);
+rmSync(dir, { recursive: true, force: true });
 process.exit(0);

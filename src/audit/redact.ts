@@ -15,7 +15,21 @@ const SECRET_WORDS = new Set([
 ]);
 const SECRET_PAIRS = new Set(["api key", "access key", "private key", "session id", "client secret"]);
 
+// Argument names repeat from call to call: each is judged once.
+const judged = new Map<string, boolean>();
+const MAX_JUDGED = 4096;
+
 export function isSecretKey(key: string): boolean {
+  let secret = judged.get(key);
+  if (secret === undefined) {
+    secret = judgeKey(key);
+    if (judged.size >= MAX_JUDGED) judged.clear();
+    judged.set(key, secret);
+  }
+  return secret;
+}
+
+function judgeKey(key: string): boolean {
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .toLowerCase()

@@ -4,7 +4,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AuditRecord } from "../../src/audit/query.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,8 +18,16 @@ export const NODE = Bun.which("node") ?? "node";
 
 if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm test" (it builds first) or "npm run build"`);
 
+const made: string[] = [];
+// Test files run in one process: their temporary directories go when it exits.
+process.on("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "sentinel-test-"));
+  const dir = mkdtempSync(join(tmpdir(), "sentinel-test-"));
+  made.push(dir);
+  return dir;
 }
 
 /** An echo fixture backend run by the gateway over stdio. */
