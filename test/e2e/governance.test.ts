@@ -230,6 +230,30 @@ describe("rate limits", () => {
   });
 });
 
+describe("backend concurrency", () => {
+  test("a backend at its in-flight limit refuses the next call at once with -32030", async () => {
+    const cfg = writeConfig(tempDir(), {
+      identity: { anonymous: { roles: [] } },
+      backends: { narrow: stdioFixture("narrow", { maxConcurrent: 1 }) },
+    });
+    const g = await startHttpGateway(cfg);
+    const c = new Client({ name: "busy", version: "1" });
+    await c.connect(new StreamableHTTPClientTransport(new URL(g.url)));
+    try {
+      const slow = c.callTool({ name: "narrow__sleep", arguments: { ms: 600 } });
+      await Bun.sleep(100);
+      const started = performance.now();
+      await expect(c.callTool({ name: "narrow__echo", arguments: { text: "x" } })).rejects.toThrow(/-32030.*busy/);
+      expect(performance.now() - started).toBeLessThan(300);
+      expect(textOf(await slow)).toBe("slept 600");
+      expect(textOf(await c.callTool({ name: "narrow__echo", arguments: { text: "free" } }))).toBe("free");
+    } finally {
+      await c.close();
+      await g.stop();
+    }
+  });
+});
+
 describe("kill switch", () => {
   test("`sentinel tools disable` takes effect on the running gateway, and `enable` undoes it", async () => {
     const c = await httpClient(await hs256({ sub: "alice", roles: ["developer"] }));
