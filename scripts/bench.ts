@@ -166,10 +166,12 @@ direct.rpc.close();
 
 const gw = stdioRpc([...GATEWAY, "--config", config], GOVERNANCE ? { SENTINEL_TOKEN: TOKEN } : {});
 await gw.rpc.call("initialize", INIT);
-const viaStdio = await measure("through sentinel stdio front", gw.rpc, "echo__echo", gw.proc.pid);
+// SENTINEL_BENCH_TOOL: the name to call through the gateway (a bare relay has no prefixes).
+const viaStdio = await measure("through sentinel stdio front", gw.rpc, process.env.SENTINEL_BENCH_TOOL ?? "echo__echo", gw.proc.pid);
 console.log(`${"".padEnd(34)} overhead ${(viaStdio - base).toFixed(0)} µs/call`);
 gw.rpc.close();
 await gw.proc.exited;
+if (process.env.SENTINEL_BENCH_STDIO_ONLY) process.exit(0);
 
 // 2. The HTTP front: idle memory with two backends, then calls.
 const http = Bun.spawn([...GATEWAY, "serve", "--http", "--port", "0", "--config", config], { stdout: "ignore", stderr: "pipe" });

@@ -31,6 +31,9 @@ const log = logger("http");
 const JSON_HEADERS = { "content-type": "application/json" };
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" };
 const SWEEP_MS = 60_000;
+const DISCONNECT_SWEEP_MS = 500;
+// Bun's largest idle timeout, in seconds.
+const MAX_IDLE_S = 255;
 const RATE_LIMITED = new RateLimited("", 0).rpcCode;
 
 // Messages kept per session for GET-stream resumption (Last-Event-ID).
@@ -122,6 +125,24 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     gateway.closeSession(s.session, reason);
   };
 
+  // POSTs being answered, so that a client that disconnects has its calls
+  // cancelled at the backends. Checked by a sweep rather than a listener per
+  // request: `req.signal` costs ~10 µs a call, and only slow calls need it.
+  const inflight = new Map<Request, { session: Session; requests: RpcRequest[] }>();
+  const disconnects = setInterval(() => {
+    for (const [req, open] of inflight) {
+      if (!req.signal.aborted) continue;
+      inflight.delete(req);
+      for (const r of open.requests) open.session.cancel(r.id, "client disconnected");
+    }
+  }, DISCONNECT_SWEEP_MS);
+  disconnects.unref();
+
+  // Bun closes a connection idle this long; a call may take as long as its
+  // backend's timeout, so those above the cap lift it per request instead.
+  const longest = Math.max(cfg.server.startupTimeoutMs, ...cfg.backends.map((b) => b.timeoutMs));
+  const longCalls = longest > MAX_IDLE_S * 1000 - 15_000;
+
   const app = new Hono<Env>();
 
   app.get("/healthz", () => Response.json({ status: "ok" }));
@@ -204,17 +225,19 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
       else if (!isRequest(m)) pipeline.response(session, m);
     }
     if (requests.length === 0) return new Response(null, { status: 202 });
-    // A long tool call must not be cut by the server's idle timeout.
-    c.env?.server?.timeout(req, 0);
-    // A client that goes away has its calls cancelled at the backends.
-    req.signal.addEventListener("abort", () => {
-      for (const r of requests) session.cancel(r.id, "client disconnected");
-    });
-    if (batch) {
-      const out = (await Promise.all(requests.map((r) => pipeline.request(session, r)))).filter((r) => r !== null);
-      return out.length ? new Response(JSON.stringify(out), { headers: JSON_HEADERS }) : new Response(null, { status: 202 });
+    // Calls longer than the idle timeout must not be cut by it (only configured for such backends).
+    if (longCalls) c.env?.server?.timeout(req, 0);
+    const open = { session, requests };
+    inflight.set(req, open);
+    try {
+      if (batch) {
+        const out = (await Promise.all(requests.map((r) => pipeline.request(session, r)))).filter((r) => r !== null);
+        return out.length ? new Response(JSON.stringify(out), { headers: JSON_HEADERS }) : new Response(null, { status: 202 });
+      }
+      return await answer(session, requests[0]!, (req.headers.get("accept") ?? "").includes("text/event-stream"), created);
+    } finally {
+      inflight.delete(req);
     }
-    return answer(session, requests[0]!, (req.headers.get("accept") ?? "").includes("text/event-stream"), created);
   });
 
   /**
@@ -298,6 +321,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     port: opts.port,
     // A backstop only: the exact check is ours, so that the 413 carries a JSON-RPC body.
     maxRequestBodySize: max * 4 + 1024 * 1024,
+    idleTimeout: MAX_IDLE_S,
     fetch: (req, srv) => app.fetch(req, { server: srv }),
   });
 
@@ -315,11 +339,13 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     url: `http://${formatHost(server.hostname ?? opts.host)}:${server.port}/mcp`,
     async close() {
       clearInterval(sweeper);
+      clearInterval(disconnects);
       for (const s of sessions.values()) s.stream?.close();
       await server.stop(false);
     },
     async stop() {
       clearInterval(sweeper);
+      clearInterval(disconnects);
       for (const sid of [...sessions.keys()]) endSession(sid, "shutting down");
       await server.stop(true);
     },
