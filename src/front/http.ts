@@ -92,6 +92,14 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     return reject(401, err, null, { "www-authenticate": parts.join(", ") });
   };
 
+  /** What every /mcp request passes first: Origin, protocol version, credentials. */
+  const gate = async (req: Request): Promise<Principal | Response> => {
+    const refused = screen(req.headers);
+    if (refused) return refused;
+    const identity = await identify(req);
+    return identity instanceof Unauthenticated ? unauthorized(req, identity) : identity;
+  };
+
   /** A session may only be used by the identity that opened it. */
   const owns = (entry: HttpSession, who: Principal) => entry.session.identity.sub === who.sub && entry.session.identity.via === who.via;
 
@@ -166,10 +174,8 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
   app.post("/mcp", async (c) => {
     const req = c.req.raw;
     const headers = req.headers;
-    const refused = screen(headers);
-    if (refused) return refused;
-    const identity = await identify(req);
-    if (identity instanceof Unauthenticated) return unauthorized(req, identity);
+    const identity = await gate(req);
+    if (identity instanceof Response) return identity;
 
     const length = headers.get("content-length");
     if (Number(length ?? 0) > max) return reject(413, new MessageTooLarge(max));
@@ -276,10 +282,8 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
 
   app.get("/mcp", async (c) => {
     const req = c.req.raw;
-    const refused = screen(req.headers);
-    if (refused) return refused;
-    const identity = await identify(req);
-    if (identity instanceof Unauthenticated) return unauthorized(req, identity);
+    const identity = await gate(req);
+    if (identity instanceof Response) return identity;
     if (!(req.headers.get("accept") ?? "").includes("text/event-stream")) {
       return reject(406, new InvalidRequest("Not Acceptable: GET /mcp needs Accept: text/event-stream"));
     }
@@ -300,10 +304,8 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
 
   app.delete("/mcp", async (c) => {
     const req = c.req.raw;
-    const refused = screen(req.headers);
-    if (refused) return refused;
-    const identity = await identify(req);
-    if (identity instanceof Unauthenticated) return unauthorized(req, identity);
+    const identity = await gate(req);
+    if (identity instanceof Response) return identity;
     const entry = sessionOf(req.headers, null, identity);
     if (entry instanceof Response) return entry;
     endSession(req.headers.get("mcp-session-id")!, "deleted by client");
