@@ -85,7 +85,7 @@ export type Config = {
     pageSize: number;
     logLevel: "debug" | "info" | "warn" | "error";
   };
-  http: { host: string; port: number; allowedOrigins: string[]; sessionIdleMs: number };
+  http: { host: string; port: number; allowedOrigins: string[]; sessionIdleMs: number; maxSessions: number };
   names: { separator: string; maxLength: number };
   /** local: the stdio caller without SENTINEL_TOKEN; null means a token is required. */
   identity: { local: Identity | null; anonymous: { roles: string[] } | null; stdioToken: string | null };
@@ -222,6 +222,7 @@ function normalize(raw: RawConfig, source: string, env: Env, issues: string[]): 
       port: raw.http.port,
       allowedOrigins: raw.http.allowedOrigins,
       sessionIdleMs: raw.http.sessionIdleTimeout,
+      maxSessions: raw.http.maxSessions,
     },
     names: { separator: raw.names.separator, maxLength: raw.names.maxLength },
     identity: {

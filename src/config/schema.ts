@@ -93,6 +93,8 @@ export const ConfigSchema = v.strictObject({
       /** Origins allowed besides the loopback ones (DNS-rebinding protection). */
       allowedOrigins: v.optional(v.array(v.string()), []),
       sessionIdleTimeout: v.optional(duration, 30 * 60_000),
+      /** Open sessions at most; a client past it gets 503 until some expire or end. */
+      maxSessions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
     }),
     {},
   ),

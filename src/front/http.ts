@@ -207,6 +207,10 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     let created: string | null = null;
     if (isRequest(first) && first.method === "initialize") {
       if (messages.length > 1) return reject(400, new InvalidRequest("Invalid Request: initialize must not be batched"), firstId);
+      // Sessions hold memory: their number is bounded, so that no client can exhaust it.
+      if (sessions.size >= cfg.http.maxSessions) {
+        return reject(503, new InvalidRequest("Service Unavailable: too many open sessions; retry later"), firstId, { "retry-after": "60" });
+      }
       created = crypto.randomUUID();
       const holder: HttpSession = { session: null as unknown as Session, stream: null, backlog: [], nextEventId: 1 };
       holder.session = gateway.openSession(created, "http", identity, (m) => {

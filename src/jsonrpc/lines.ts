@@ -5,6 +5,7 @@
 
 const NEWLINE = 0x0a;
 const decoder = new TextDecoder();
+const NON_BLANK = /\S/;
 
 export type LineSink = {
   line(text: string): void;
@@ -25,6 +26,13 @@ export class LineDecoder {
     let start = 0;
     while (start < chunk.length) {
       const nl = chunk.indexOf(NEWLINE, start);
+      // The common case: a whole line inside this chunk, nothing buffered. It is
+      // decoded in place, without copying (results can be large).
+      if (nl !== -1 && this.size === 0 && !this.skipping && nl - start <= this.maxBytes) {
+        this.emit(chunk.subarray(start, nl));
+        start = nl + 1;
+        continue;
+      }
       const end = nl === -1 ? chunk.length : nl;
       this.append(chunk.subarray(start, end));
       if (nl === -1) return;
@@ -60,10 +68,15 @@ export class LineDecoder {
     }
     const bytes = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size);
     this.reset();
+    this.emit(bytes);
+  }
+
+  private emit(bytes: Uint8Array): void {
     const text = decoder.decode(bytes);
     // Tolerate CRLF and blank keep-alive lines.
     const trimmed = text.endsWith("\r") ? text.slice(0, -1) : text;
-    if (trimmed.trim().length > 0) this.sink.line(trimmed);
+    // A search for the first non-blank character, not trim(): trim copies the line.
+    if (NON_BLANK.test(trimmed)) this.sink.line(trimmed);
   }
 
   private reset(): void {

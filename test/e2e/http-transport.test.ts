@@ -102,6 +102,26 @@ describe("sessions and headers", () => {
     aborter.abort();
   });
 
+  test("open sessions are bounded: past the limit, initialize gets 503 until one ends", async () => {
+    const capped = await startHttpGateway(
+      writeConfig(tempDir(), { http: { maxSessions: 2 }, identity: { anonymous: { roles: [] } }, backends: { alpha: stdioFixture("alpha") } }),
+    );
+    try {
+      const init = () => fetch(capped.url, { method: "POST", headers: json, body: JSON.stringify(INIT) });
+      const first = await init();
+      const sid = first.headers.get("mcp-session-id")!;
+      await first.text();
+      await (await init()).text();
+      const refused = await init();
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ error: { code: -32600 } });
+      await fetch(capped.url, { method: "DELETE", headers: { "mcp-session-id": sid } });
+      expect((await init()).status).toBe(200);
+    } finally {
+      await capped.stop();
+    }
+  });
+
   test("idle sessions expire", async () => {
     const sid = await open();
     expect((await ping({ "mcp-session-id": sid })).status).toBe(200);
