@@ -25,7 +25,7 @@ import {
 import { logger } from "../log.ts";
 import type { Session } from "../session/session.ts";
 import { EventStream } from "./event-stream.ts";
-import { checkOrigin } from "./origin.ts";
+import { checkHost, checkOrigin, isLoopback } from "./origin.ts";
 
 const log = logger("http");
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -61,6 +61,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
   const { pipeline } = gateway;
   const sessions = new Map<string, HttpSession>();
   const max = cfg.server.maxMessageBytes;
+  const loopbackOnly = isLoopback(opts.host);
 
   /** An error answer: audited, with a JSON-RPC body whatever the status. */
   const reject = (status: number, err: SentinelError, id: JsonRpcId | null = null, headers?: Record<string, string>) =>
@@ -105,6 +106,9 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
 
   /** Checks every /mcp request shares: Origin (DNS rebinding) and protocol version. */
   const screen = (headers: Headers): Response | null => {
+    if (loopbackOnly && !checkHost(headers.get("host"), cfg.http.allowedOrigins)) {
+      return reject(403, new InvalidRequest(`Forbidden: host ${headers.get("host")} is not allowed`));
+    }
     const origin = headers.get("origin");
     if (origin && !checkOrigin(origin, cfg.http.allowedOrigins)) {
       return reject(403, new InvalidRequest(`Forbidden: origin ${origin} is not allowed`));

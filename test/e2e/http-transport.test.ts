@@ -91,6 +91,13 @@ describe("sessions and headers", () => {
     expect((await ping({ "mcp-session-id": sid, origin: "http://localhost:3000" })).status).toBe(200);
   });
 
+  test("on a loopback bind, a rebound Host name gets 403 even without an Origin", async () => {
+    const sid = await open();
+    const port = new URL(gw.url).port;
+    expect((await ping({ "mcp-session-id": sid, host: `evil.example:${port}` })).status).toBe(403);
+    expect((await ping({ "mcp-session-id": sid, host: `localhost:${port}` })).status).toBe(200);
+  });
+
   test("GET opens the session's event stream; a second one is refused", async () => {
     const sid = await open();
     const aborter = new AbortController();
