@@ -15,7 +15,7 @@ const EMPTY: Signature = { tools: "[]", prompts: "[]", resources: "[]", resource
 
 export class Views {
   private readonly cache = new Map<string, View>();
-  /** What was last announced per role set; before any announcement, empty lists. */
+  /** What was last announced (or first listed) per role set; before either, empty lists. */
   private readonly announced = new Map<string, Signature>();
 
   constructor(
@@ -24,7 +24,11 @@ export class Views {
   ) {}
 
   lists(identity: Identity): Lists {
-    return this.view(identity).lists;
+    const view = this.view(identity);
+    // What a role set first lists is its baseline: only later changes are announced.
+    const key = this.policy.viewKey(identity);
+    if (!this.announced.has(key)) this.announced.set(key, view.signature);
+    return view.lists;
   }
 
   /**
