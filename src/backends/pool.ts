@@ -11,9 +11,12 @@ export class SessionBackends {
 
   constructor(private readonly open: (shared: Backend, owner: Session) => Backend) {}
 
-  /** The connection that serves `session` for `shared`'s backend. */
-  async get(session: Session, shared: Backend): Promise<Backend> {
-    if (shared.config.isolation !== "session") return shared;
+  /** The connection that serves `session` for `shared`'s backend (no promise on the shared path). */
+  get(session: Session, shared: Backend): Backend | Promise<Backend> {
+    return shared.config.isolation === "session" ? this.own(session, shared) : shared;
+  }
+
+  private async own(session: Session, shared: Backend): Promise<Backend> {
     let mine = this.bySession.get(session);
     if (!mine) {
       mine = new Map();
