@@ -24,9 +24,41 @@ export class ParseError extends SentinelError {
 }
 
 export class InvalidRequest extends SentinelError {
-  readonly code = "invalid_request";
+  readonly code: string = "invalid_request";
   readonly rpcCode = -32600;
-  override readonly httpStatus = 400;
+  override readonly httpStatus: number = 400;
+}
+
+/**
+ * Transport-level refusals of the HTTP front, each with its status. The body is
+ * still a JSON-RPC error (-32600), so that any client can read why.
+ */
+export class Forbidden extends InvalidRequest {
+  override readonly code = "forbidden";
+  override readonly httpStatus = 403;
+}
+
+export class SessionNotFound extends InvalidRequest {
+  override readonly code = "session_not_found";
+  override readonly httpStatus = 404;
+  constructor() {
+    super("Session not found");
+  }
+}
+
+export class NotAcceptable extends InvalidRequest {
+  override readonly code = "not_acceptable";
+  override readonly httpStatus = 406;
+}
+
+export class Conflict extends InvalidRequest {
+  override readonly code = "conflict";
+  override readonly httpStatus = 409;
+}
+
+export class Overloaded extends InvalidRequest {
+  override readonly code = "overloaded";
+  override readonly httpStatus = 503;
 }
 
 export class MessageTooLarge extends SentinelError {

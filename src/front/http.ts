@@ -9,7 +9,18 @@ import { Hono } from "hono";
 import type { Authenticator } from "../auth/authenticator.ts";
 import type { Principal } from "../auth/principal.ts";
 import { PROTOCOL_VERSIONS } from "../dispatch/dispatcher.ts";
-import { InvalidRequest, MessageTooLarge, RateLimited, Unauthenticated, type SentinelError } from "../errors.ts";
+import {
+  Conflict,
+  Forbidden,
+  InvalidRequest,
+  MessageTooLarge,
+  NotAcceptable,
+  Overloaded,
+  RateLimited,
+  SessionNotFound,
+  Unauthenticated,
+  type SentinelError,
+} from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import {
   failure,
@@ -63,9 +74,9 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
   const max = cfg.server.maxMessageBytes;
   const loopbackOnly = isLoopback(opts.host);
 
-  /** An error answer: audited, with a JSON-RPC body whatever the status. */
-  const reject = (status: number, err: SentinelError, id: JsonRpcId | null = null, headers?: Record<string, string>) =>
-    new Response(JSON.stringify(pipeline.rejected(null, "http", id, err)), { status, headers: { ...JSON_HEADERS, ...headers } });
+  /** An error answer: audited, with a JSON-RPC body and the status the error class names (errors.ts). */
+  const reject = (err: SentinelError, id: JsonRpcId | null = null, headers?: Record<string, string>) =>
+    new Response(JSON.stringify(pipeline.rejected(null, "http", id, err)), { status: err.httpStatus, headers: { ...JSON_HEADERS, ...headers } });
 
   const anonymous: Principal | null = cfg.identity.anonymous
     ? { sub: "anonymous", roles: cfg.identity.anonymous.roles, via: "anonymous", expiresAt: null }
@@ -90,7 +101,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     const parts = ['Bearer realm="sentinel"'];
     if (cfg.auth.oauth) parts.push(`resource_metadata="${new URL("/.well-known/oauth-protected-resource", req.url).href}"`);
     if (req.headers.has("authorization")) parts.push('error="invalid_token"', `error_description="${err.message.replace(/"/g, "'")}"`);
-    return reject(401, err, null, { "www-authenticate": parts.join(", ") });
+    return reject(err, null, { "www-authenticate": parts.join(", ") });
   };
 
   /** What every /mcp request passes first: Origin, protocol version, credentials. */
@@ -107,15 +118,15 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
   /** Checks every /mcp request shares: Origin (DNS rebinding) and protocol version. */
   const screen = (headers: Headers): Response | null => {
     if (loopbackOnly && !checkHost(headers.get("host"), cfg.http.allowedOrigins)) {
-      return reject(403, new InvalidRequest(`Forbidden: host ${headers.get("host")} is not allowed`));
+      return reject(new Forbidden(`Forbidden: host ${headers.get("host")} is not allowed`));
     }
     const origin = headers.get("origin");
     if (origin && !checkOrigin(origin, cfg.http.allowedOrigins)) {
-      return reject(403, new InvalidRequest(`Forbidden: origin ${origin} is not allowed`));
+      return reject(new Forbidden(`Forbidden: origin ${origin} is not allowed`));
     }
     const version = headers.get("mcp-protocol-version");
     if (version && !PROTOCOL_VERSIONS.includes(version)) {
-      return reject(400, new InvalidRequest(`Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${PROTOCOL_VERSIONS.join(", ")}`));
+      return reject(new InvalidRequest(`Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${PROTOCOL_VERSIONS.join(", ")}`));
     }
     return null;
   };
@@ -123,10 +134,10 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
   /** The session a request names: a Response when it names none or an unknown one. */
   const sessionOf = (headers: Headers, id: JsonRpcId | null, who: Principal): HttpSession | Response => {
     const sid = headers.get("mcp-session-id");
-    if (!sid) return reject(400, new InvalidRequest("Bad Request: Mcp-Session-Id header is required"), id);
+    if (!sid) return reject(new InvalidRequest("Bad Request: Mcp-Session-Id header is required"), id);
     const entry = sessions.get(sid);
     // Another identity's session reads as unknown: ids are not capabilities.
-    return entry && owns(entry, who) ? entry : reject(404, new InvalidRequest("Session not found"), id);
+    return entry && owns(entry, who) ? entry : reject(new SessionNotFound(), id);
   };
 
   const endSession = (sid: string, reason: string) => {
@@ -182,26 +193,26 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     if (identity instanceof Response) return identity;
 
     const length = headers.get("content-length");
-    if (Number(length ?? 0) > max) return reject(413, new MessageTooLarge(max));
+    if (Number(length ?? 0) > max) return reject(new MessageTooLarge(max));
     // With a declared length Bun enforces it; only a chunked body needs counting as it streams.
     const text = length !== null ? await req.text() : await readLimited(req, max);
-    if (text === null) return reject(413, new MessageTooLarge(max));
+    if (text === null) return reject(new MessageTooLarge(max));
 
     let value: unknown;
     try {
       value = parseJson(text);
     } catch (err) {
-      return reject(400, err as SentinelError);
+      return reject(err as SentinelError);
     }
     const batch = Array.isArray(value);
     const items = batch ? (value as unknown[]) : [value];
-    if (items.length === 0) return reject(400, new InvalidRequest("Invalid Request: empty batch"));
+    if (items.length === 0) return reject(new InvalidRequest("Invalid Request: empty batch"));
     const messages: Message[] = [];
     for (const item of items) {
       try {
         messages.push(toMessage(item));
       } catch (err) {
-        return reject(400, err as SentinelError, idOf(item));
+        return reject(err as SentinelError, idOf(item));
       }
     }
 
@@ -210,10 +221,10 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     let entry: HttpSession;
     let created: string | null = null;
     if (isRequest(first) && first.method === "initialize") {
-      if (messages.length > 1) return reject(400, new InvalidRequest("Invalid Request: initialize must not be batched"), firstId);
+      if (messages.length > 1) return reject(new InvalidRequest("Invalid Request: initialize must not be batched"), firstId);
       // Sessions hold memory: their number is bounded, so that no client can exhaust it.
       if (sessions.size >= cfg.http.maxSessions) {
-        return reject(503, new InvalidRequest("Service Unavailable: too many open sessions; retry later"), firstId, { "retry-after": "60" });
+        return reject(new Overloaded("Service Unavailable: too many open sessions; retry later"), firstId, { "retry-after": "60" });
       }
       created = crypto.randomUUID();
       const holder: HttpSession = { session: null as unknown as Session, stream: null, backlog: [], nextEventId: 1 };
@@ -293,11 +304,11 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     const identity = await gate(req);
     if (identity instanceof Response) return identity;
     if (!(req.headers.get("accept") ?? "").includes("text/event-stream")) {
-      return reject(406, new InvalidRequest("Not Acceptable: GET /mcp needs Accept: text/event-stream"));
+      return reject(new NotAcceptable("Not Acceptable: GET /mcp needs Accept: text/event-stream"));
     }
     const entry = sessionOf(req.headers, null, identity);
     if (entry instanceof Response) return entry;
-    if (entry.stream) return reject(409, new InvalidRequest("Conflict: this session already has an event stream"));
+    if (entry.stream) return reject(new Conflict("Conflict: this session already has an event stream"));
     c.env?.server?.timeout(req, 0);
     const stream = new EventStream(() => {
       if (entry.stream === stream) entry.stream = null;
