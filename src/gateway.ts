@@ -4,6 +4,7 @@
 
 import { AuditStore } from "./audit/store.ts";
 import { Backend, type BackendEvents } from "./backends/backend.ts";
+import type { CancelHook } from "./backends/peer.ts";
 import { SessionBackends } from "./backends/pool.ts";
 import type { Config } from "./config/load.ts";
 import { Catalog } from "./dispatch/catalog.ts";
@@ -69,7 +70,7 @@ export class Gateway {
         if (!b.owner) this.onBackendChanged();
       },
       notification: (b, n, origin) => this.onBackendNotification(b, n, origin),
-      request: (b, r, origin) => this.onBackendRequest(b, r, origin),
+      request: (b, r, origin, cancel) => this.onBackendRequest(b, r, origin, cancel),
     };
     const open = (cfg: Backend["config"], owner: Session | null) =>
       new Backend(cfg, config.server.maxMessageBytes, config.server.startupTimeoutMs, events, owner);
@@ -183,7 +184,7 @@ export class Gateway {
     else target.send(n);
   }
 
-  private onBackendRequest(backend: Backend, r: Request, origin: Call | null): Promise<Record<string, unknown>> {
+  private onBackendRequest(backend: Backend, r: Request, origin: Call | null, cancel: CancelHook): Promise<Record<string, unknown>> {
     const target = this.targetOf(backend, origin);
     if (!target) {
       return Promise.reject(
@@ -192,7 +193,7 @@ export class Gateway {
         ),
       );
     }
-    return target.request(r.method, r.params, origin && origin.session === target ? origin : null);
+    return target.request(r.method, r.params, origin && origin.session === target ? origin : null, cancel);
   }
 }
 

@@ -9,7 +9,7 @@ import type { Call, Session } from "../session/session.ts";
 import { logger, type Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { LegacySseTransport } from "./legacy-sse.ts";
-import { Peer } from "./peer.ts";
+import { Peer, type CancelHook } from "./peer.ts";
 import { StdioTransport } from "./stdio.ts";
 import { StreamableHttpTransport } from "./streamable-http.ts";
 import type { Transport } from "./transport.ts";
@@ -38,8 +38,8 @@ export type BackendEvents = {
   changed(backend: Backend): void;
   /** A notification from the backend; `origin` is the client call it belongs to, if known. */
   notification(backend: Backend, n: Notification, origin: Call | null): void;
-  /** A request from the backend (sampling, elicitation, roots), likewise. */
-  request(backend: Backend, r: Request, origin: Call | null): Promise<Record<string, unknown>>;
+  /** A request from the backend (sampling, elicitation, roots), likewise; `cancel` is filled in to cancel it. */
+  request(backend: Backend, r: Request, origin: Call | null, cancel: CancelHook): Promise<Record<string, unknown>>;
 };
 
 // Sentinel tells backends it can do all that a client can: each request is
@@ -134,7 +134,7 @@ export class Backend {
       this.lost(peer, reason);
     };
     peer.onnotification = (n, origin) => this.onNotification(n, origin);
-    peer.onrequest = (r, origin) => this.events.request(this, r, origin);
+    peer.onrequest = (r, origin, cancel) => this.events.request(this, r, origin, cancel);
     try {
       await transport.start();
       const init = await peer.request(

@@ -24,6 +24,9 @@ import {
 import type { Call } from "../session/session.ts";
 import type { Transport } from "./transport.ts";
 
+/** Filled in by whoever carries a request further, with a way to cancel it there. */
+export type CancelHook = { cancel: ((reason: string) => void) | null };
+
 type Pending = {
   resolve: (result: Record<string, unknown>) => void;
   reject: (err: SentinelError) => void;
@@ -42,8 +45,10 @@ export class Peer {
    */
   onnotification: (n: Notification, origin: Call | null) => void = () => {};
   /** Requests from the backend (sampling, elicitation, roots), with their origin as above. */
-  onrequest: (r: Request, origin: Call | null) => Promise<Record<string, unknown>> = (r) =>
+  onrequest: (r: Request, origin: Call | null, cancel: CancelHook) => Promise<Record<string, unknown>> = (r) =>
     Promise.reject(new MethodNotFound(r.method));
+  /** The backend's own requests being answered, so that it can cancel them. */
+  private readonly inbound = new Map<JsonRpcId, CancelHook>();
 
   constructor(
     readonly backend: string,
@@ -127,13 +132,21 @@ export class Peer {
 
   private receive(m: Message, relatedTo?: JsonRpcId): void {
     if (isRequest(m)) {
-      this.onrequest(m, this.originOf(relatedTo)).then(
-        (result) => this.transport.send(success(m.id, result)),
-        (err) => this.transport.send(failure(m.id, toJsonRpcError(err))),
-      );
+      const hook: CancelHook = { cancel: null };
+      this.inbound.set(m.id, hook);
+      this.onrequest(m, this.originOf(relatedTo), hook)
+        .then(
+          (result) => this.transport.send(success(m.id, result)),
+          (err) => {
+            // A request the backend itself cancelled is owed no answer.
+            if (this.inbound.has(m.id)) this.transport.send(failure(m.id, toJsonRpcError(err)));
+          },
+        )
+        .finally(() => this.inbound.delete(m.id));
       return;
     }
     if (isNotification(m)) {
+      if (m.method === "notifications/cancelled" && this.cancelInbound(m)) return;
       if (m.method === "notifications/progress" && this.relayProgress(m)) return;
       this.onnotification(m, this.originOf(relatedTo));
       return;
@@ -145,6 +158,16 @@ export class Peer {
     this.pending.delete(m.id);
     if ("error" in m) p.reject(new BackendError(m.error));
     else p.resolve(m.result);
+  }
+
+  /** The backend cancelled one of its requests (sampling, elicitation): pass it on to the client. */
+  private cancelInbound(n: Notification): boolean {
+    const id = n.params?.requestId as JsonRpcId | undefined;
+    const hook = id === undefined ? undefined : this.inbound.get(id);
+    if (!hook) return false;
+    this.inbound.delete(id!);
+    hook.cancel?.(String(n.params?.reason ?? "cancelled by the server"));
+    return true;
   }
 
   /** Progress for one of our requests goes to its call, under the client's own token. */

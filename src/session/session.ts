@@ -4,7 +4,7 @@
 
 import type { Decision } from "../audit/store.ts";
 import type { Principal } from "../auth/principal.ts";
-import { BackendTimeout, BackendError, MethodNotFound, ShuttingDown } from "../errors.ts";
+import { BackendError, BackendTimeout, BackendUnavailable, MethodNotFound, ShuttingDown } from "../errors.ts";
 import type { JsonRpcId, Message, Params, Response } from "../jsonrpc/message.ts";
 
 export type Front = "stdio" | "http";
@@ -76,7 +76,12 @@ export class Session {
    * Sends a request to the client on a backend's behalf and waits for its answer.
    * Refused when the client did not declare the capability it needs.
    */
-  request(method: string, params: Params | undefined, via: Call | null): Promise<Record<string, unknown>> {
+  request(
+    method: string,
+    params: Params | undefined,
+    via: Call | null,
+    hook?: { cancel: ((reason: string) => void) | null },
+  ): Promise<Record<string, unknown>> {
     const needs = NEEDS[method];
     if (needs && !(needs in this.clientCapabilities)) {
       return Promise.reject(new MethodNotFound(`${method} (the client did not declare the ${needs} capability)`));
@@ -94,6 +99,17 @@ export class Session {
         reject(new BackendTimeout("client", CLIENT_REQUEST_TIMEOUT_MS));
       }, CLIENT_REQUEST_TIMEOUT_MS);
       this.outgoing.set(id, { resolve, reject, timer });
+      if (hook) {
+        // The backend withdrew its request: tell the client under our id, and stop waiting.
+        hook.cancel = (reason) => {
+          const o = this.outgoing.get(id);
+          if (!o) return;
+          this.outgoing.delete(id);
+          clearTimeout(o.timer);
+          this.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason } });
+          o.reject(new BackendUnavailable(`Request cancelled: ${reason}`));
+        };
+      }
       const message: Message = params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params };
       if (via && !via.cancelled) via.relate(message);
       else this.send(message);

@@ -144,6 +144,28 @@ describe("server-to-client requests", () => {
     }
   });
 
+  test("a backend that withdraws its request has it cancelled at the client, under the client's id", async () => {
+    const c = capableClient("W");
+    let cancelledAtClient = false;
+    c.client.setRequestHandler(ElicitRequestSchema, async (_r, extra) => {
+      await new Promise<void>((resolve) => {
+        extra.signal.addEventListener("abort", () => ((cancelledAtClient = true), resolve()));
+        setTimeout(resolve, 3000);
+      });
+      return { action: "decline" };
+    });
+    await c.client.connect(new StreamableHTTPClientTransport(new URL(gw.url)));
+    try {
+      for (const tool of ["beta__ask_then_withdraw", "alpha__ask_then_withdraw"]) {
+        cancelledAtClient = false;
+        expect(textOf(await c.client.callTool({ name: tool, arguments: {} }))).toBe("withdrawn");
+        await eventually(() => cancelledAtClient, 3000);
+      }
+    } finally {
+      await c.client.close();
+    }
+  });
+
   test("a client that did not declare a capability is never asked; the backend gets an error", async () => {
     const c = await httpClient("plain", false);
     try {
