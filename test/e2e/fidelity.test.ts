@@ -138,6 +138,8 @@ describe("server-to-client requests", () => {
       expect(textOf(res)).toContain("isolation: session");
       expect(a.seen.sampling).toEqual([]);
       expect(b.seen.sampling).toEqual([]);
+      // A backend's ping needs no client: Sentinel answers it.
+      expect(textOf(await b.client.callTool({ name: "alpha__ping_client", arguments: {} }))).toBe("pong");
       await busy;
     } finally {
       await Promise.all([a.client.close(), b.client.close()]);
