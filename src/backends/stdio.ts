@@ -5,7 +5,7 @@
 import type { StdioBackendConfig } from "../config/load.ts";
 import { BackendUnavailable } from "../errors.ts";
 import { LineDecoder } from "../jsonrpc/lines.ts";
-import { parseJson, toMessage, type Message } from "../jsonrpc/message.ts";
+import { failure, idFromEdges, parseJson, toMessage, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import type { Transport } from "./transport.ts";
 
@@ -100,7 +100,16 @@ export class StdioTransport implements Transport {
         }
         this.onmessage(message);
       },
-      oversized: (bytes) => this.log.warn(`dropped a ${bytes}-byte message over the ${this.maxMessageBytes}-byte limit`),
+      oversized: (bytes, head, tail) => {
+        this.log.warn(`dropped a ${bytes}-byte message over the ${this.maxMessageBytes}-byte limit (server.maxMessageBytes)`);
+        // Answer the call it was for, rather than leave it to time out.
+        const id = idFromEdges(head, tail);
+        if (id !== null) {
+          this.onmessage(
+            failure(id, { code: -32000, message: `Backend ${this.cfg.name} answered with ${bytes} bytes, over the ${this.maxMessageBytes}-byte limit (server.maxMessageBytes)` }),
+          );
+        }
+      },
     });
     try {
       for await (const chunk of child.stdout) decoder.push(chunk);

@@ -6,7 +6,7 @@ import type { Principal } from "../auth/principal.ts";
 import { InvalidRequest, MessageTooLarge } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import { LineDecoder } from "../jsonrpc/lines.ts";
-import { idOf, isNotification, isRequest, parseJson, toMessage, type Message, type Response } from "../jsonrpc/message.ts";
+import { idFromEdges, idOf, isNotification, isRequest, parseJson, toMessage, type Message, type Response } from "../jsonrpc/message.ts";
 
 export type StdioIo = {
   input: ReadableStream<Uint8Array>;
@@ -75,8 +75,9 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
         if (responses.length > 0) send(responses);
       });
     },
-    oversized() {
-      send(pipeline.rejected(session, "stdio", null, new MessageTooLarge(max)));
+    oversized(_bytes, head, tail) {
+      // With the request's id, the client can match the error to its call instead of waiting.
+      send(pipeline.rejected(session, "stdio", idFromEdges(head, tail), new MessageTooLarge(max)));
     },
   });
 

@@ -1,7 +1,8 @@
 // Newline-delimited framing for stdio, on bytes: a message may arrive split
 // across reads, many may arrive in one read, and a multi-byte character may
 // straddle two chunks. A line longer than the limit is dropped as it streams
-// (never buffered whole) and reported once.
+// (never buffered whole) and reported once, with its first and last bytes so
+// that the reader can still tell which request it answered.
 
 const NEWLINE = 0x0a;
 const decoder = new TextDecoder();
@@ -9,13 +10,18 @@ const NON_BLANK = /\S/;
 
 export type LineSink = {
   line(text: string): void;
-  oversized(bytes: number): void;
+  /** `head` and `tail` are the line's first and last EDGE bytes, decoded. */
+  oversized(bytes: number, head: string, tail: string): void;
 };
+
+const EDGE = 256;
 
 export class LineDecoder {
   private parts: Uint8Array[] = [];
   private size = 0;
   private skipping = false;
+  private head: Uint8Array = new Uint8Array(0);
+  private tail: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly maxBytes: number,
@@ -49,21 +55,36 @@ export class LineDecoder {
   private append(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.size += bytes.length;
-    if (this.skipping) return;
+    if (this.skipping) {
+      if (this.head.length < EDGE) this.head = concat([this.head, bytes.subarray(0, EDGE - this.head.length)], Math.min(EDGE, this.head.length + bytes.length));
+      this.keepTail(bytes);
+      return;
+    }
     if (this.size > this.maxBytes) {
+      const kept = concat([...this.parts, bytes], this.size);
       this.skipping = true;
       this.parts = [];
+      this.head = kept.slice(0, EDGE);
+      this.tail = new Uint8Array(0);
+      this.keepTail(kept);
       return;
     }
     // subarray views the caller's chunk, which may be reused: copy.
     this.parts.push(bytes.slice());
   }
 
+  private keepTail(bytes: Uint8Array): void {
+    const joined = bytes.length >= EDGE ? bytes.subarray(bytes.length - EDGE) : concat([this.tail, bytes], this.tail.length + bytes.length);
+    this.tail = joined.slice(Math.max(0, joined.length - EDGE));
+  }
+
   private finishLine(): void {
     if (this.skipping) {
       const size = this.size;
+      const head = decoder.decode(this.head);
+      const tail = decoder.decode(this.tail);
       this.reset();
-      this.sink.oversized(size);
+      this.sink.oversized(size, head, tail);
       return;
     }
     const bytes = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size);
@@ -83,6 +104,7 @@ export class LineDecoder {
     this.parts = [];
     this.size = 0;
     this.skipping = false;
+    this.head = this.tail = new Uint8Array(0);
   }
 }
 

@@ -78,3 +78,18 @@ export function success(id: JsonRpcId, result: Record<string, unknown>): Success
 export function failure(id: JsonRpcId | null, error: JsonRpcErrorObject): ErrorResponse {
   return { jsonrpc: "2.0", id, error };
 }
+
+// A message's top-level id stands first or last in practice: {"jsonrpc":"2.0","id":7,...}
+// or {...,"jsonrpc":"2.0","id":7} (the MCP SDK's order).
+const ID_FIRST = /^\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*,/;
+const ID_LAST = /,\s*"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*\}\s*$/;
+
+/**
+ * The id of a message too large to parse, from its first and last bytes, so
+ * that the error for it can still be correlated. null when it does not show.
+ */
+export function idFromEdges(head: string, tail: string): JsonRpcId | null {
+  const m = ID_FIRST.exec(head) ?? ID_LAST.exec(tail);
+  if (!m) return null;
+  return m[1]!.startsWith('"') ? (JSON.parse(m[1]!) as string) : Number(m[1]);
+}

@@ -51,11 +51,21 @@ describe("stdio front", () => {
     expect(await io.next()).toMatchObject({ id: 9, error: { code: -32601 } });
   });
 
-  test("an oversized message gets -32600 and the next message is served", async () => {
+  test("an oversized message gets -32600 under its own id, and the next message is served", async () => {
     io.write(JSON.stringify(call(10, "x".repeat(MAX * 2))) + "\n");
-    expect(await io.next()).toMatchObject({ id: null, error: { code: -32600, message: expect.stringContaining(`${MAX}-byte`) } });
-    io.write(JSON.stringify(call(11, "after")) + "\n");
-    expect(await io.next()).toMatchObject({ id: 11, result: { content: [{ text: "after" }] } });
+    expect(await io.next()).toMatchObject({ id: 10, error: { code: -32600, message: expect.stringContaining(`${MAX}-byte`) } });
+    // Where the id does not show at either end, the error has a null id.
+    io.write(`{"jsonrpc":"2.0","method":"tools/call","params":{"pad":"${"x".repeat(MAX * 2)}","more":1},"id":11,"x":1}\n`);
+    expect(await io.next()).toMatchObject({ id: null, error: { code: -32600 } });
+    io.write(JSON.stringify(call(12, "after")) + "\n");
+    expect(await io.next()).toMatchObject({ id: 12, result: { content: [{ text: "after" }] } });
+  });
+
+  test("a backend answer over the limit fails its call at once with a clear error", async () => {
+    const started = performance.now();
+    io.write(JSON.stringify({ jsonrpc: "2.0", id: 13, method: "tools/call", params: { name: "alpha__big", arguments: { bytes: MAX * 3 } } }) + "\n");
+    expect(await io.next()).toMatchObject({ id: 13, error: { code: -32000, message: expect.stringContaining("maxMessageBytes") } });
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 
   test("a message larger than a pipe buffer, split across writes, arrives whole", async () => {

@@ -1,3 +1,4 @@
+import { idFromEdges } from "../../src/jsonrpc/message.ts";
 import { describe, expect, test } from "bun:test";
 import { LineDecoder } from "../../src/jsonrpc/lines.ts";
 
@@ -123,5 +124,27 @@ describe("LineDecoder", () => {
     expect(lines.length).toBe(1);
     expect(lines[0]!.length).toBe(msg.length);
     expect(lines[0]).toBe(msg);
+  });
+});
+
+describe("oversized lines keep their edges", () => {
+  test("head and tail are the line's first and last 256 bytes, across chunks", () => {
+    const seen: { bytes: number; head: string; tail: string }[] = [];
+    const d = new LineDecoder(100, { line: () => {}, oversized: (bytes, head, tail) => void seen.push({ bytes, head, tail }) });
+    const line = "H".repeat(300) + "m".repeat(5000) + "T".repeat(300);
+    const bytes = new TextEncoder().encode(line + "\n");
+    for (let i = 0; i < bytes.length; i += 77) d.push(bytes.subarray(i, i + 77));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.bytes).toBe(line.length);
+    expect(seen[0]!.head).toBe("H".repeat(256));
+    expect(seen[0]!.tail).toBe("T".repeat(256));
+  });
+});
+
+describe("idFromEdges", () => {
+  test("finds a top-level id at the start or the end, numeric or string; null otherwise", () => {
+    expect(idFromEdges('{"jsonrpc":"2.0","id":7,"method":"tools/call"', "")).toBe(7);
+    expect(idFromEdges('{"method":"x","params":{"id":1', '"}},"jsonrpc":"2.0","id":"a\\"b"}')).toBe('a"b');
+    expect(idFromEdges('{"result":{"content":[', "]}}")).toBeNull();
   });
 });
