@@ -117,7 +117,7 @@ export class Backend {
   private makeTransport(): Transport {
     const c = this.config;
     if (c.transport === "stdio") return new StdioTransport(c, this.maxMessageBytes);
-    return c.transport === "sse" ? new LegacySseTransport(c) : new StreamableHttpTransport(c);
+    return c.transport === "sse" ? new LegacySseTransport(c, this.maxMessageBytes) : new StreamableHttpTransport(c, this.maxMessageBytes);
   }
 
   private async connect(): Promise<void> {

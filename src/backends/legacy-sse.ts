@@ -5,7 +5,7 @@ import type { RemoteBackendConfig } from "../config/load.ts";
 import { BackendUnavailable } from "../errors.ts";
 import { failure, isRequest, toMessage, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
-import { readSse } from "./sse-parser.ts";
+import { readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
 
 export class LegacySseTransport implements Transport {
@@ -16,7 +16,10 @@ export class LegacySseTransport implements Transport {
   private closed = false;
   private readonly log: Logger;
 
-  constructor(private readonly cfg: RemoteBackendConfig) {
+  constructor(
+    private readonly cfg: RemoteBackendConfig,
+    private readonly maxMessageBytes: number,
+  ) {
     this.log = logger(cfg.name);
   }
 
@@ -27,7 +30,7 @@ export class LegacySseTransport implements Transport {
     });
     if (!res.ok || !res.body) throw new BackendUnavailable(`Backend ${this.cfg.name}: HTTP ${res.status} opening ${this.cfg.url}`);
     const { promise: gotEndpoint, resolve, reject } = Promise.withResolvers<void>();
-    readSse(res.body, (e) => {
+    const onEvent = (e: SseEvent) => {
       if (e.event === "endpoint") {
         this.endpoint = new URL(e.data, this.cfg.url).href;
         resolve();
@@ -38,8 +41,10 @@ export class LegacySseTransport implements Transport {
           this.log.warn("ignored a malformed message from the backend");
         }
       }
-    })
-      .catch(() => {})
+    };
+    // One stream carries every answer: an oversized one ends it, and the backend reconnects.
+    readSse(res.body, onEvent, undefined, this.maxMessageBytes)
+      .catch((err) => this.log.warn(`event stream: ${(err as Error).message}`))
       .finally(() => {
         reject(new BackendUnavailable(`Backend ${this.cfg.name}: stream ended before naming its endpoint`));
         this.lose(`backend ${this.cfg.name} closed its event stream`);

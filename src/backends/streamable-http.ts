@@ -5,7 +5,8 @@
 import type { RemoteBackendConfig } from "../config/load.ts";
 import { failure, isRequest, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
-import { readSse, type SseEvent } from "./sse-parser.ts";
+import { readBody } from "../jsonrpc/body.ts";
+import { EventTooLarge, readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
 
 // How many times a request's dropped answer stream is resumed before giving up
@@ -21,7 +22,10 @@ export class StreamableHttpTransport implements Transport {
   private closed = false;
   private readonly log: Logger;
 
-  constructor(private readonly cfg: RemoteBackendConfig) {
+  constructor(
+    private readonly cfg: RemoteBackendConfig,
+    private readonly maxMessageBytes: number,
+  ) {
     this.log = logger(cfg.name);
   }
 
@@ -50,10 +54,15 @@ export class StreamableHttpTransport implements Transport {
         await res.body?.cancel();
         return;
       }
-      await readSse(res.body, (e) => {
-        if (e.id) lastEventId = e.id;
-        if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data));
-      }).catch(() => {});
+      await readSse(
+        res.body,
+        (e) => {
+          if (e.id) lastEventId = e.id;
+          if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data));
+        },
+        undefined,
+        this.maxMessageBytes,
+      ).catch((err) => this.log.warn(`event stream: ${(err as Error).message}`));
       await Bun.sleep(500);
     }
   }
@@ -118,12 +127,16 @@ export class StreamableHttpTransport implements Transport {
       if (type.includes("text/event-stream") && res.body) {
         await this.readAnswerStream(res.body, relatedTo);
       } else if (type.includes("application/json")) {
-        this.deliver(await res.json(), relatedTo);
+        const text = await readBody(res.body, this.maxMessageBytes);
+        if (text === null) throw new EventTooLarge(this.maxMessageBytes);
+        this.deliver(JSON.parse(text), relatedTo);
       } else {
         await res.body?.cancel();
       }
     } catch (err) {
-      if (!this.closed) this.reject(message, `bad response from backend: ${(err as Error).message}`);
+      if (this.closed) return;
+      const why = err instanceof EventTooLarge ? `answer over the ${err.limit}-byte limit (server.maxMessageBytes)` : (err as Error).message;
+      this.reject(message, `bad response from backend ${this.cfg.name}: ${why}`);
     }
   }
 
@@ -143,7 +156,7 @@ export class StreamableHttpTransport implements Transport {
       if (relatedTo !== undefined && !Array.isArray(value) && value?.id === relatedTo && !("method" in value)) answered = true;
       this.deliver(value, relatedTo);
     };
-    await readSse(body, onEvent, (ms) => (retryMs = ms));
+    await readSse(body, onEvent, (ms) => (retryMs = ms), this.maxMessageBytes);
     for (let attempt = 0; !answered && relatedTo !== undefined && lastEventId && !this.closed && attempt < MAX_RESUMES; attempt++) {
       await Bun.sleep(retryMs);
       const headers = this.headers();
@@ -155,7 +168,7 @@ export class StreamableHttpTransport implements Transport {
         await res.body?.cancel();
         break;
       }
-      await readSse(res.body, onEvent, (ms) => (retryMs = ms));
+      await readSse(res.body, onEvent, (ms) => (retryMs = ms), this.maxMessageBytes);
     }
   }
 

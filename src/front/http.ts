@@ -33,6 +33,7 @@ import {
   type Message,
   type Request as RpcRequest,
 } from "../jsonrpc/message.ts";
+import { readBody } from "../jsonrpc/body.ts";
 import { logger } from "../log.ts";
 import type { Session } from "../session/session.ts";
 import { EventStream } from "./event-stream.ts";
@@ -195,7 +196,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     const length = headers.get("content-length");
     if (Number(length ?? 0) > max) return reject(new MessageTooLarge(max));
     // With a declared length Bun enforces it; only a chunked body needs counting as it streams.
-    const text = length !== null ? await req.text() : await readLimited(req, max);
+    const text = length !== null ? await req.text() : await readBody(req.body, max);
     if (text === null) return reject(new MessageTooLarge(max));
 
     let value: unknown;
@@ -371,19 +372,6 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
       await server.stop(true);
     },
   };
-}
-
-/** The body as text, or null once it passes `max` bytes (without buffering the rest). */
-async function readLimited(req: Request, max: number): Promise<string | null> {
-  if (!req.body) return "";
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of req.body) {
-    size += chunk.length;
-    if (size > max) return null;
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts).toString("utf8");
 }
 
 function formatHost(host: string): string {

@@ -2,7 +2,18 @@
 // is audited, and the gateway keeps serving.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { auditRows, INIT, rawStdio, startHttpGateway, stdioFixture, tempDir, writeConfig, type HttpGateway, type RawStdio } from "./harness.ts";
+import {
+  auditRows,
+  INIT,
+  rawStdio,
+  startFixture,
+  startHttpGateway,
+  stdioFixture,
+  tempDir,
+  writeConfig,
+  type HttpGateway,
+  type RawStdio,
+} from "./harness.ts";
 
 const MAX = 64 * 1024;
 let configPath: string;
@@ -168,4 +179,22 @@ test("bad input is in the audit trail", async () => {
   for (const expected of ["stdio:-32700", "stdio:-32600", "http:-32700", "http:-32600"]) expect(codes).toContain(expected);
   const unknown = await auditRows(configPath, ["--method", "tools/destroy"]);
   expect(unknown[0]).toMatchObject({ outcome: "error", error_code: -32601 });
+});
+
+describe("an HTTP backend's oversized answer", () => {
+  test("fails its call at once with a clear error, and the backend keeps serving", async () => {
+    const beta = await startFixture("beta", "http");
+    const io = rawStdio(writeConfig(tempDir(), { server: { maxMessageBytes: MAX }, backends: { beta: { url: beta.url } } }));
+    try {
+      io.write(JSON.stringify(INIT) + "\n");
+      await io.next();
+      io.write(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "beta__big", arguments: { bytes: MAX * 3 } } }) + "\n");
+      expect(await io.next(5000)).toMatchObject({ id: 2, error: { code: -32000, message: expect.stringContaining("maxMessageBytes") } });
+      io.write(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "beta__echo", arguments: { text: "fine" } } }) + "\n");
+      expect(await io.next(5000)).toMatchObject({ id: 3, result: { content: [{ text: "fine" }] } });
+    } finally {
+      await io.close();
+      await beta.stop();
+    }
+  });
 });
