@@ -36,6 +36,7 @@ const LIST_NOTIFICATIONS = {
 // How often a running gateway looks for kill switches and approvals made by
 // `sentinel tools ...` in the shared database.
 const STATE_POLL_MS = 1000;
+const PRUNE_MS = 3_600_000;
 
 export class Gateway {
   readonly backends: Backend[];
@@ -54,6 +55,7 @@ export class Gateway {
   private readonly pins: Pins | null;
   private readonly switches: Switches;
   private readonly poller: ReturnType<typeof setInterval>;
+  private pruner: ReturnType<typeof setInterval> | null = null;
   private stopping: Promise<void> | null = null;
 
   constructor(readonly config: Config) {
@@ -65,6 +67,15 @@ export class Gateway {
     this.views = new Views(this.catalog, this.policy);
     this.poller = setInterval(() => this.pollState(), STATE_POLL_MS);
     this.poller.unref();
+    if (this.audit && config.audit.retentionMs > 0) {
+      const prune = () => {
+        const removed = this.audit?.prune(Date.now() - config.audit.retentionMs) ?? 0;
+        if (removed > 0) log.info(`audit retention: deleted ${removed} rows older than ${config.audit.retentionMs / 3_600_000} h`);
+      };
+      prune();
+      this.pruner = setInterval(prune, PRUNE_MS);
+      this.pruner.unref();
+    }
     const events: BackendEvents = {
       changed: (b) => {
         if (!b.owner) this.onBackendChanged();
@@ -113,6 +124,7 @@ export class Gateway {
       await this.pipeline.drain(this.config.server.shutdownTimeoutMs);
       for (const s of this.sessions) s.close("shutting down");
       clearInterval(this.poller);
+      if (this.pruner) clearInterval(this.pruner);
       await Promise.all([...this.backends.map((b) => b.stop()), this.pool.stopAll()]);
       this.audit?.flush();
       this.db.close();

@@ -90,6 +90,12 @@ export class AuditStore {
     }
   }
 
+  /** Deletes rows older than `cutoff` (epoch ms); returns how many. */
+  prune(cutoff: number): number {
+    this.flush();
+    return this.db.run("DELETE FROM calls WHERE ts < ?", [cutoff]).changes;
+  }
+
   close(): void {
     this.flush();
     this.db.close();

@@ -100,7 +100,7 @@ export type Config = {
   pinning: { mode: "block" | "warn" | "off" };
   /** Kill switch: exposed tool names (globs) refused to everyone. */
   disabledTools: string[];
-  audit: { path: string; enabled: boolean; maxArgumentBytes: number };
+  audit: { path: string; enabled: boolean; maxArgumentBytes: number; retentionMs: number };
   backends: BackendConfig[];
 };
 
@@ -263,6 +263,7 @@ function normalize(raw: RawConfig, source: string, env: Env, issues: string[]): 
       path: resolvePath(base, expandHome(raw.audit.path ?? joinPath(defaultDataDir(env), "audit.db"), env)),
       enabled: raw.audit.enabled,
       maxArgumentBytes: raw.audit.maxArgumentBytes,
+      retentionMs: raw.audit.retention,
     },
     backends,
   };

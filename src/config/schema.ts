@@ -193,6 +193,8 @@ export const ConfigSchema = v.strictObject({
       path: v.optional(v.string()),
       enabled: v.optional(v.boolean(), true),
       maxArgumentBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 16 * 1024),
+      /** Rows older than this are deleted (hourly); 0 keeps them forever. */
+      retention: v.optional(duration, 0),
     }),
     {},
   ),

@@ -206,3 +206,22 @@ describe("queryAudit", () => {
     expect(queryAudit(db, { backend: "x' OR '1'='1", limit: 100 })).toEqual([]);
   });
 });
+
+describe("retention", () => {
+  test("prune deletes rows older than the cutoff, queued ones included, and keeps the rest", () => {
+    const path = join(dir, "prune.db");
+    const store = AuditStore.open(path);
+    try {
+      for (let i = 0; i < 10; i++) store.record(row(i)); // ts = T0 + i s
+      expect(store.prune(T0 + 5000)).toBe(5);
+      const reader = new Database(path);
+      try {
+        expect(queryAudit(reader, { limit: 100 }).map((r) => r.ts)).toEqual([5, 6, 7, 8, 9].map((i) => T0 + i * 1000));
+      } finally {
+        reader.close();
+      }
+    } finally {
+      store.close();
+    }
+  });
+});
