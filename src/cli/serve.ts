@@ -3,8 +3,7 @@
 
 import { logger, setLogLevel, writeStderr } from "../log.ts";
 import { Gateway } from "../gateway.ts";
-import { serveStdio, processIo } from "../front/stdio.ts";
-import { startHttp, type HttpFront } from "../front/http.ts";
+import type { HttpFront } from "../front/http.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { EXIT_CONFIG, loadOrExit } from "./load.ts";
 import { Authenticator } from "../auth/authenticator.ts";
@@ -67,6 +66,8 @@ export async function serve(argv: string[]): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
   if (values.http) {
+    // Each front is loaded only when used: Hono is not needed on stdio, where Claude Code runs us.
+    const { startHttp } = await import("../front/http.ts");
     front = startHttp(gateway, auth, { host: values.host ?? config.http.host, port });
     log.info(`listening on ${front.url}`);
     if (values.demo) writeStderr(demoHint(front.url));
@@ -74,6 +75,7 @@ export async function serve(argv: string[]): Promise<void> {
     if (!config.identity.anonymous && !auth.enabled) log.warn("no auth is configured and anonymous access is off: every HTTP request will get 401");
     return;
   }
+  const { serveStdio, processIo } = await import("../front/stdio.ts");
   await serveStdio(gateway, stdioCaller!, processIo());
   await shutdown("stdin closed");
 }
