@@ -2,7 +2,9 @@
 // and the pipeline from a config, owns the set of client sessions, and routes
 // what backends send on their own to the session it belongs to.
 
+import type { Database } from "bun:sqlite";
 import { AuditStore } from "./audit/store.ts";
+import type { Principal } from "./auth/principal.ts";
 import { Backend, type BackendEvents } from "./backends/backend.ts";
 import type { CancelHook } from "./backends/peer.ts";
 import { SessionBackends } from "./backends/pool.ts";
@@ -11,6 +13,7 @@ import { Catalog } from "./dispatch/catalog.ts";
 import { Dispatcher } from "./dispatch/dispatcher.ts";
 import { Subscriptions } from "./dispatch/subscriptions.ts";
 import { Tasks } from "./dispatch/tasks.ts";
+import { Views } from "./dispatch/views.ts";
 import { InvalidRequest } from "./errors.ts";
 import type { Message, Notification, Request } from "./jsonrpc/message.ts";
 import { logger } from "./log.ts";
@@ -18,11 +21,8 @@ import { Pipeline } from "./pipeline/pipeline.ts";
 import { Policy } from "./pipeline/policy.ts";
 import { Pins } from "./policy/pins.ts";
 import { Switches } from "./policy/switches.ts";
-import { openDatabase } from "./store/database.ts";
-import { Views } from "./dispatch/views.ts";
-import type { Database } from "bun:sqlite";
-import type { Principal } from "./auth/principal.ts";
 import { Session, type Call, type Front } from "./session/session.ts";
+import { openDatabase } from "./store/database.ts";
 
 const log = logger("gateway");
 
@@ -47,9 +47,9 @@ export class Gateway {
   readonly ready: Promise<void>;
   private readonly audit: AuditStore | null;
   private readonly pool: SessionBackends;
+  readonly policy: Policy;
   private readonly subscriptions = new Subscriptions();
   private readonly tasks = new Tasks();
-  readonly policy: Policy;
   private readonly views: Views;
   private readonly db: Database;
   private readonly pins: Pins | null;
