@@ -84,7 +84,7 @@ export class Gateway {
       request: (b, r, origin, cancel) => this.onBackendRequest(b, r, origin, cancel),
     };
     const open = (cfg: Backend["config"], owner: Session | null) =>
-      new Backend(cfg, config.server.maxMessageBytes, config.server.startupTimeoutMs, events, owner);
+      new Backend(cfg, config.limits.backend, config.server.startupTimeoutMs, events, owner);
     this.backends = config.backends.filter((b) => !b.disabled).map((b) => open(b, null));
     this.pool = new SessionBackends((shared, owner) => open(shared.config, owner));
     this.ready = Promise.race([Promise.all(this.backends.map((b) => b.settled)).then(() => {}), delay(config.server.startupTimeoutMs)]);

@@ -2,7 +2,7 @@
 // catalog, and reconnects with capped exponential backoff when it is lost.
 // A single connection is shared by every client session.
 
-import type { BackendConfig } from "../config/load.ts";
+import type { BackendConfig, JsonLimits } from "../config/load.ts";
 import { BackendBusy, BackendUnavailable, ShuttingDown } from "../errors.ts";
 import type { Notification, Params, Request } from "../jsonrpc/message.ts";
 import type { Call, Session } from "../session/session.ts";
@@ -66,7 +66,8 @@ export class Backend {
 
   constructor(
     readonly config: BackendConfig,
-    private readonly maxMessageBytes: number,
+    /** Bounds on what this backend may send (limits.backend). */
+    private readonly limits: JsonLimits,
     private readonly startupTimeoutMs: number,
     private readonly events: BackendEvents,
     /** With `isolation: session`, the one client session this connection serves. */
@@ -116,8 +117,8 @@ export class Backend {
 
   private makeTransport(): Transport {
     const c = this.config;
-    if (c.transport === "stdio") return new StdioTransport(c, this.maxMessageBytes);
-    return c.transport === "sse" ? new LegacySseTransport(c, this.maxMessageBytes) : new StreamableHttpTransport(c, this.maxMessageBytes);
+    if (c.transport === "stdio") return new StdioTransport(c, this.limits);
+    return c.transport === "sse" ? new LegacySseTransport(c, this.limits) : new StreamableHttpTransport(c, this.limits);
   }
 
   private async connect(): Promise<void> {

@@ -1,7 +1,7 @@
 // A backend on the deprecated HTTP+SSE transport (MCP 2024-11-05): one GET
 // stream carries every server message; the first event names the URL to POST to.
 
-import type { RemoteBackendConfig } from "../config/load.ts";
+import type { RemoteBackendConfig, JsonLimits } from "../config/load.ts";
 import { BackendUnavailable } from "../errors.ts";
 import { failure, isRequest, toMessage, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
@@ -18,7 +18,7 @@ export class LegacySseTransport implements Transport {
 
   constructor(
     private readonly cfg: RemoteBackendConfig,
-    private readonly maxMessageBytes: number,
+    private readonly limits: JsonLimits,
   ) {
     this.log = logger(cfg.name);
   }
@@ -43,7 +43,7 @@ export class LegacySseTransport implements Transport {
       }
     };
     // One stream carries every answer: an oversized one ends it, and the backend reconnects.
-    readSse(res.body, onEvent, undefined, this.maxMessageBytes)
+    readSse(res.body, onEvent, undefined, this.limits.messageBytes)
       .catch((err) => this.log.warn(`event stream: ${(err as Error).message}`))
       .finally(() => {
         reject(new BackendUnavailable(`Backend ${this.cfg.name}: stream ended before naming its endpoint`));

@@ -2,7 +2,7 @@
 // child's stdin/stdout, its stderr copied into our log, and its whole process
 // group ended on close.
 
-import type { StdioBackendConfig } from "../config/load.ts";
+import type { StdioBackendConfig, JsonLimits } from "../config/load.ts";
 import { BackendUnavailable } from "../errors.ts";
 import { LineDecoder } from "../jsonrpc/lines.ts";
 import { failure, idFromEdges, parseJson, toMessage, type Message } from "../jsonrpc/message.ts";
@@ -33,7 +33,7 @@ export class StdioTransport implements Transport {
 
   constructor(
     private readonly cfg: StdioBackendConfig,
-    private readonly maxMessageBytes: number,
+    private readonly limits: JsonLimits,
   ) {
     this.log = logger(cfg.name);
   }
@@ -89,7 +89,7 @@ export class StdioTransport implements Transport {
   }
 
   private async pumpStdout(child: Child): Promise<void> {
-    const decoder = new LineDecoder(this.maxMessageBytes, {
+    const decoder = new LineDecoder(this.limits.messageBytes, {
       line: (text) => {
         let message: Message;
         try {
@@ -101,12 +101,12 @@ export class StdioTransport implements Transport {
         this.onmessage(message);
       },
       oversized: (bytes, head, tail) => {
-        this.log.warn(`dropped a ${bytes}-byte message over the ${this.maxMessageBytes}-byte limit (server.maxMessageBytes)`);
+        this.log.warn(`dropped a ${bytes}-byte message over the ${this.limits.messageBytes}-byte limit (limits.backend.messageBytes)`);
         // Answer the call it was for, rather than leave it to time out.
         const id = idFromEdges(head, tail);
         if (id !== null) {
           this.onmessage(
-            failure(id, { code: -32000, message: `Backend ${this.cfg.name} answered with ${bytes} bytes, over the ${this.maxMessageBytes}-byte limit (server.maxMessageBytes)` }),
+            failure(id, { code: -32000, message: `Backend ${this.cfg.name} answered with ${bytes} bytes, over the ${this.limits.messageBytes}-byte limit (limits.backend.messageBytes)` }),
           );
         }
       },

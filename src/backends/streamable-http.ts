@@ -2,7 +2,7 @@
 // message is a POST whose answer comes back as JSON or as an SSE stream.
 // The backend's session id stays here; clients never see it.
 
-import type { RemoteBackendConfig } from "../config/load.ts";
+import type { RemoteBackendConfig, JsonLimits } from "../config/load.ts";
 import { failure, isRequest, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import { readBody } from "../jsonrpc/body.ts";
@@ -24,7 +24,7 @@ export class StreamableHttpTransport implements Transport {
 
   constructor(
     private readonly cfg: RemoteBackendConfig,
-    private readonly maxMessageBytes: number,
+    private readonly limits: JsonLimits,
   ) {
     this.log = logger(cfg.name);
   }
@@ -61,7 +61,7 @@ export class StreamableHttpTransport implements Transport {
           if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data));
         },
         undefined,
-        this.maxMessageBytes,
+        this.limits.messageBytes,
       ).catch((err) => this.log.warn(`event stream: ${(err as Error).message}`));
       await Bun.sleep(500);
     }
@@ -127,15 +127,15 @@ export class StreamableHttpTransport implements Transport {
       if (type.includes("text/event-stream") && res.body) {
         await this.readAnswerStream(res.body, relatedTo);
       } else if (type.includes("application/json")) {
-        const text = await readBody(res.body, this.maxMessageBytes);
-        if (text === null) throw new EventTooLarge(this.maxMessageBytes);
+        const text = await readBody(res.body, this.limits.messageBytes);
+        if (text === null) throw new EventTooLarge(this.limits.messageBytes);
         this.deliver(JSON.parse(text), relatedTo);
       } else {
         await res.body?.cancel();
       }
     } catch (err) {
       if (this.closed) return;
-      const why = err instanceof EventTooLarge ? `answer over the ${err.limit}-byte limit (server.maxMessageBytes)` : (err as Error).message;
+      const why = err instanceof EventTooLarge ? `answer over the ${err.limit}-byte limit (limits.backend.messageBytes)` : (err as Error).message;
       this.reject(message, `bad response from backend ${this.cfg.name}: ${why}`);
     }
   }
@@ -156,7 +156,7 @@ export class StreamableHttpTransport implements Transport {
       if (relatedTo !== undefined && !Array.isArray(value) && value?.id === relatedTo && !("method" in value)) answered = true;
       this.deliver(value, relatedTo);
     };
-    await readSse(body, onEvent, (ms) => (retryMs = ms), this.maxMessageBytes);
+    await readSse(body, onEvent, (ms) => (retryMs = ms), this.limits.messageBytes);
     for (let attempt = 0; !answered && relatedTo !== undefined && lastEventId && !this.closed && attempt < MAX_RESUMES; attempt++) {
       await Bun.sleep(retryMs);
       const headers = this.headers();
@@ -168,7 +168,7 @@ export class StreamableHttpTransport implements Transport {
         await res.body?.cancel();
         break;
       }
-      await readSse(res.body, onEvent, (ms) => (retryMs = ms), this.maxMessageBytes);
+      await readSse(res.body, onEvent, (ms) => (retryMs = ms), this.limits.messageBytes);
     }
   }
 

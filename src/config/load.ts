@@ -73,18 +73,22 @@ export type JwtConfig = {
   maxTtlMs: number;
 };
 
+/** Bounds on one incoming JSON-RPC message (see limits in schema.ts). */
+export type JsonLimits = { messageBytes: number; depth: number; arrayItems: number; objectKeys: number; stringLength: number };
+
 export type ApiKey = { name: string; hash: string; roles: string[] };
 
 export type Config = {
   source: string;
   server: {
     name: string;
-    maxMessageBytes: number;
     startupTimeoutMs: number;
     shutdownTimeoutMs: number;
     pageSize: number;
     logLevel: "debug" | "info" | "warn" | "error";
   };
+  /** client: what clients send; backend: what backends send. */
+  limits: { client: JsonLimits; backend: JsonLimits };
   http: { host: string; port: number; allowedOrigins: string[]; sessionIdleMs: number; maxSessions: number };
   names: { separator: string; maxLength: number };
   /** local: the stdio caller without SENTINEL_TOKEN; null means a token is required. */
@@ -211,11 +215,14 @@ function normalize(raw: RawConfig, source: string, env: Env, issues: string[]): 
     source,
     server: {
       name: s.name ?? "sentinel",
-      maxMessageBytes: s.maxMessageBytes,
       startupTimeoutMs: s.startupTimeout,
       shutdownTimeoutMs: s.shutdownTimeout,
       pageSize: s.pageSize,
       logLevel: s.logLevel,
+    },
+    limits: {
+      client: { ...raw.limits.client, messageBytes: s.maxMessageBytes ?? raw.limits.client.messageBytes },
+      backend: raw.limits.backend,
     },
     http: {
       host: raw.http.host,

@@ -4,6 +4,8 @@
 import * as v from "valibot";
 import { parseDuration } from "./duration.ts";
 
+const MIB = 1024 * 1024;
+
 export const NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
 
 const duration = v.pipe(
@@ -72,11 +74,29 @@ export const RemoteBackendSchema = v.strictObject({
   headers: v.optional(stringMap, {}),
 });
 
+const count = (min: number) => v.pipe(v.number(), v.integer(), v.minValue(min));
+
+/** Bounds on one JSON-RPC message, checked where it enters, before anything acts on it. */
+const jsonLimits = (d: { messageBytes: number; depth: number; arrayItems: number; objectKeys: number; stringLength: number }) =>
+  v.optional(
+    v.strictObject({
+      messageBytes: v.optional(count(1024), d.messageBytes),
+      /** Nesting of arrays and objects; the message itself is depth 1. */
+      depth: v.optional(count(4), d.depth),
+      arrayItems: v.optional(count(1), d.arrayItems),
+      objectKeys: v.optional(count(1), d.objectKeys),
+      /** Characters in one string (keys included). */
+      stringLength: v.optional(count(1), d.stringLength),
+    }),
+    {},
+  );
+
 export const ConfigSchema = v.strictObject({
   server: v.optional(
     v.strictObject({
       name: v.optional(v.string()),
-      maxMessageBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024)), 4 * 1024 * 1024),
+      /** Older name of limits.client.messageBytes, still accepted. */
+      maxMessageBytes: v.optional(count(1024)),
       startupTimeout: v.optional(duration, 15_000),
       shutdownTimeout: v.optional(duration, 10_000),
       logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
@@ -95,6 +115,15 @@ export const ConfigSchema = v.strictObject({
       sessionIdleTimeout: v.optional(duration, 30 * 60_000),
       /** Open sessions at most; a client past it gets 503 until some expire or end. */
       maxSessions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
+    }),
+    {},
+  ),
+  limits: v.optional(
+    v.strictObject({
+      /** What clients send: small, since requests carry arguments, not payloads. */
+      client: jsonLimits({ messageBytes: 4 * MIB, depth: 64, arrayItems: 10_000, objectKeys: 1_000, stringLength: 4 * MIB }),
+      /** What backends send: results carry screenshots, files and dumps. */
+      backend: jsonLimits({ messageBytes: 64 * MIB, depth: 64, arrayItems: 100_000, objectKeys: 10_000, stringLength: 64 * MIB }),
     }),
     {},
   ),

@@ -72,7 +72,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
   const cfg = gateway.config;
   const { pipeline } = gateway;
   const sessions = new Map<string, HttpSession>();
-  const max = cfg.server.maxMessageBytes;
+  const max = cfg.limits.client.messageBytes;
   const loopbackOnly = isLoopback(opts.host);
 
   /** An error answer: audited, with a JSON-RPC body and the status the error class names (errors.ts). */

@@ -34,7 +34,7 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
   const send = (m: Message | Response[]) => io.write(JSON.stringify(m) + "\n");
   const session = gateway.openSession("stdio", "stdio", identity, send);
   const { pipeline } = gateway;
-  const max = gateway.config.server.maxMessageBytes;
+  const max = gateway.config.limits.client.messageBytes;
 
   const handle = (value: unknown): Promise<Response | null> | Response | null => {
     let message: Message;

@@ -20,7 +20,7 @@ let configPath: string;
 
 beforeAll(() => {
   configPath = writeConfig(tempDir(), {
-    server: { maxMessageBytes: MAX },
+    limits: { client: { messageBytes: MAX }, backend: { messageBytes: MAX } },
     identity: { anonymous: { roles: [] } },
     backends: { alpha: stdioFixture("alpha") },
   });
@@ -75,7 +75,7 @@ describe("stdio front", () => {
   test("a backend answer over the limit fails its call at once with a clear error", async () => {
     const started = performance.now();
     io.write(JSON.stringify({ jsonrpc: "2.0", id: 13, method: "tools/call", params: { name: "alpha__big", arguments: { bytes: MAX * 3 } } }) + "\n");
-    expect(await io.next()).toMatchObject({ id: 13, error: { code: -32000, message: expect.stringContaining("maxMessageBytes") } });
+    expect(await io.next()).toMatchObject({ id: 13, error: { code: -32000, message: expect.stringContaining("limits.backend.messageBytes") } });
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
@@ -184,12 +184,12 @@ test("bad input is in the audit trail", async () => {
 describe("an HTTP backend's oversized answer", () => {
   test("fails its call at once with a clear error, and the backend keeps serving", async () => {
     const beta = await startFixture("beta", "http");
-    const io = rawStdio(writeConfig(tempDir(), { server: { maxMessageBytes: MAX }, backends: { beta: { url: beta.url } } }));
+    const io = rawStdio(writeConfig(tempDir(), { limits: { backend: { messageBytes: MAX } }, backends: { beta: { url: beta.url } } }));
     try {
       io.write(JSON.stringify(INIT) + "\n");
       await io.next();
       io.write(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "beta__big", arguments: { bytes: MAX * 3 } } }) + "\n");
-      expect(await io.next(5000)).toMatchObject({ id: 2, error: { code: -32000, message: expect.stringContaining("maxMessageBytes") } });
+      expect(await io.next(5000)).toMatchObject({ id: 2, error: { code: -32000, message: expect.stringContaining("limits.backend.messageBytes") } });
       io.write(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "beta__echo", arguments: { text: "fine" } } }) + "\n");
       expect(await io.next(5000)).toMatchObject({ id: 3, result: { content: [{ text: "fine" }] } });
     } finally {

@@ -71,7 +71,8 @@ backends:
   test("empty text gives the defaults", () => {
     const c = parseConfig("", SOURCE, { XDG_DATA_HOME: "/xdg" });
     expect(c.backends).toEqual([]);
-    expect(c.server.maxMessageBytes).toBe(4 * 1024 * 1024);
+    expect(c.limits.client.messageBytes).toBe(4 * 1024 * 1024);
+    expect(c.limits.backend.messageBytes).toBe(64 * 1024 * 1024);
     expect(c.names).toEqual({ separator: "__", maxLength: 48 });
     expect(c.http.host).toBe("127.0.0.1");
     expect(c.identity.anonymous).toBeNull();
