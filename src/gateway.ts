@@ -113,6 +113,19 @@ export class Gateway {
     return session;
   }
 
+  /**
+   * A session's caller presented another credential of the same subject (a
+   * refreshed token): what is sent to the session from now on follows its
+   * roles, and the lists that look different under them are announced.
+   */
+  reidentify(session: Session, identity: Principal): void {
+    const before = session.identity;
+    session.identity = identity;
+    if (!session.initialized || this.policy.viewKey(before) === this.policy.viewKey(identity)) return;
+    const methods = new Set(this.views.differing(before, identity).map((k) => LIST_NOTIFICATIONS[k]));
+    for (const method of methods) session.send({ jsonrpc: "2.0", method });
+  }
+
   closeSession(session: Session, reason?: string): void {
     session.close(reason);
     this.sessions.delete(session);

@@ -53,7 +53,13 @@ export function createJwtVerifier(config: JwtConfig, opts: JwtVerifierOptions = 
     }
     const roles = rolesFromClaims(payload, config.rolesClaim);
     if ("error" in roles) throw new Unauthenticated(roles.error);
-    const principal: Principal = Object.freeze({ sub: payload.sub, roles: Object.freeze(roles.roles) as string[], via: "jwt", expiresAt });
+    const principal: Principal = Object.freeze({
+      sub: payload.sub,
+      roles: Object.freeze(roles.roles) as string[],
+      via: "jwt",
+      expiresAt,
+      ...(typeof payload.iss === "string" && { issuer: payload.iss }),
+    });
     // Same bound as jose's exp check, so a cached token expires exactly when a fresh check would fail.
     cache.set(token, principal, expiresAt + toleranceMs);
     return principal;

@@ -41,10 +41,10 @@ export class Dispatcher {
 
   constructor(private readonly ctx: DispatchContext) {
     const pageSize = ctx.config.server.pageSize;
-    const list = (key: keyof Catalog["lists"]) => async (s: Session, p: Params) => {
+    const list = (key: keyof Catalog["lists"]) => async (_s: Session, p: Params, call: Call) => {
       await ctx.ready;
       // Read the catalog after waiting: a rebuild replaces its lists.
-      const { items, nextCursor } = page(ctx.views.lists(s.identity)[key], p.cursor, pageSize);
+      const { items, nextCursor } = page(ctx.views.lists(call.identity)[key], p.cursor, pageSize);
       return nextCursor ? { [key]: items, nextCursor } : { [key]: items };
     };
     this.handlers = {

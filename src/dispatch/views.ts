@@ -43,6 +43,13 @@ export class Views {
     return (Object.keys(now) as (keyof Lists)[]).filter((k) => before[k] !== now[k]);
   }
 
+  /** Which lists differ between what two role sets see now. */
+  differing(a: Identity, b: Identity): (keyof Lists)[] {
+    const before = this.view(a).signature;
+    const after = this.view(b).signature;
+    return (Object.keys(after) as (keyof Lists)[]).filter((k) => before[k] !== after[k]);
+  }
+
   private view(identity: Identity): View {
     const key = this.policy.viewKey(identity);
     const cached = this.cache.get(key);

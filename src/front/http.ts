@@ -7,7 +7,7 @@
 
 import { Hono } from "hono";
 import type { Authenticator } from "../auth/authenticator.ts";
-import type { Principal } from "../auth/principal.ts";
+import { sameSubject, type Principal } from "../auth/principal.ts";
 import { PROTOCOL_VERSIONS } from "../dispatch/dispatcher.ts";
 import {
   Conflict,
@@ -113,8 +113,8 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     return identity instanceof Unauthenticated ? unauthorized(req, identity) : identity;
   };
 
-  /** A session may only be used by the identity that opened it. */
-  const owns = (entry: HttpSession, who: Principal) => entry.session.identity.sub === who.sub && entry.session.identity.via === who.via;
+  /** A session may only be used by the subject that opened it, whatever token it now presents. */
+  const owns = (entry: HttpSession, who: Principal) => sameSubject(entry.session.identity, who);
 
   /** Checks every /mcp request shares: Origin (DNS rebinding) and protocol version. */
   const screen = (headers: Headers): Response | null => {
@@ -244,6 +244,8 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     }
     const { session } = entry;
     session.lastSeen = Date.now();
+    // Each request is authorized by its own credential (a refreshed token may carry other roles).
+    if (identity !== session.identity) gateway.reidentify(session, identity);
 
     const requests = messages.filter(isRequest);
     for (const m of messages) {
@@ -257,10 +259,10 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     inflight.set(req, open);
     try {
       if (batch) {
-        const out = (await Promise.all(requests.map((r) => pipeline.request(session, r)))).filter((r) => r !== null);
+        const out = (await Promise.all(requests.map((r) => pipeline.request(session, r, undefined, identity)))).filter((r) => r !== null);
         return out.length ? new Response(JSON.stringify(out), { headers: JSON_HEADERS }) : new Response(null, { status: 202 });
       }
-      return await answer(session, requests[0]!, (req.headers.get("accept") ?? "").includes("text/event-stream"), created);
+      return await answer(session, identity, requests[0]!, (req.headers.get("accept") ?? "").includes("text/event-stream"), created);
     } finally {
       inflight.delete(req);
     }
@@ -272,7 +274,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
    * a server-to-client request) and closed after the response. The fast path
    * stays JSON; clients that do not accept SSE get related messages on GET.
    */
-  const answer = (session: Session, request: RpcRequest, sse: boolean, created: string | null): Promise<Response> =>
+  const answer = (session: Session, identity: Principal, request: RpcRequest, sse: boolean, created: string | null): Promise<Response> =>
     new Promise((resolve) => {
       let stream: EventStream | null = null;
       const relate = sse
@@ -284,7 +286,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
             stream.send(m);
           }
         : undefined;
-      void pipeline.request(session, request, relate).then((response) => {
+      void pipeline.request(session, request, relate, identity).then((response) => {
         if (stream) {
           if (response) stream.send(response);
           stream.close();

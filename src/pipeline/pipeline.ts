@@ -36,13 +36,14 @@ export class Pipeline {
    * server-to-client requests) where the front wants them; by default to the
    * session. Resolves to null when the client cancelled it: no answer is due.
    */
-  async request(session: Session, req: Request, relate?: (m: Message) => void): Promise<Response | null> {
+  async request(session: Session, req: Request, relate?: (m: Message) => void, identity = session.identity): Promise<Response | null> {
     const ts = Date.now();
     const started = performance.now();
     const meta = req.params?._meta as { progressToken?: unknown } | undefined;
     const token = meta?.progressToken;
     const call: Call = {
       session,
+      identity,
       backend: null,
       target: null,
       decision: null,
@@ -60,7 +61,7 @@ export class Pipeline {
     let toolFailed = false;
     try {
       // A token can expire during a long session (stdio verifies it once, at start).
-      const exp = session.identity.expiresAt;
+      const exp = identity.expiresAt;
       if (exp !== null && Date.now() > exp) throw new Unauthenticated("Unauthorized: the token has expired");
       const result = await this.dispatcher.dispatch(session, req, call);
       toolFailed = result.isError === true;
@@ -76,8 +77,8 @@ export class Pipeline {
       ts,
       session: session.id,
       front: session.front,
-      identity: session.identity.sub,
-      roles: session.identity.roles,
+      identity: identity.sub,
+      roles: identity.roles,
       decision: call.decision,
       rule: call.rule,
       method: req.method,

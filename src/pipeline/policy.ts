@@ -46,7 +46,7 @@ export class Policy {
    * existence is not revealed.
    */
   admit(call: Call, kind: TargetKind, name: string, backend: string, args: unknown): void {
-    const identity = call.session.identity;
+    const identity = call.identity;
     const decision = this.rbac.decide(identity.roles, kind, name, backend, args);
     call.rule = decision.rule;
     if (!decision.allowed) {

@@ -18,6 +18,8 @@ const CLIENT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 /** One client request in flight. */
 export type Call = {
   session: Session;
+  /** Who sent it, by the credential this request carried (HTTP clients refresh tokens mid-session). */
+  identity: Principal;
   /** Where it was routed and what governance decided, for the audit row. */
   backend: string | null;
   target: string | null;
@@ -63,7 +65,11 @@ export class Session {
   constructor(
     readonly id: string,
     readonly front: Front,
-    readonly identity: Principal,
+    /**
+     * The credential of the latest request: same subject as the one that
+     * opened the session, roles and expiry as last presented. Calls carry their own.
+     */
+    public identity: Principal,
     /** Sends a message the client did not ask for (notifications, server requests). */
     private readonly deliver: (message: Message) => void,
   ) {}
