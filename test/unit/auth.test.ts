@@ -493,7 +493,7 @@ describe("sentinel token", () => {
     const jwt = jwtConfig({ issuer: ["https://sentinel.local"], audience: ["gw", "other"], rolesClaim: "groups" });
     const token = await issueToken(jwt, { sub: "alice", roles: ["developer", "oncall"], ttlMs: 8 * HOUR, now });
     const a = await Authenticator.create({ jwt, apiKeys: [], oauth: null }, { now });
-    expect(await a.verify(token)).toEqual({ sub: "alice", roles: ["developer", "oncall"], via: "jwt", expiresAt: T0 + 8 * HOUR });
+    expect(await a.verify(token)).toEqual({ sub: "alice", roles: ["developer", "oncall"], via: "jwt", expiresAt: T0 + 8 * HOUR, issuer: "https://sentinel.local" });
     const payload = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
     expect(payload).toMatchObject({ iss: "https://sentinel.local", aud: "gw", groups: ["developer", "oncall"] });
     const other = await issueToken(jwt, { sub: "bob", roles: [], ttlMs: HOUR, audience: "other", now });
