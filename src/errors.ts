@@ -1,5 +1,11 @@
 // Typed errors and the one place they become JSON-RPC errors and HTTP statuses.
 // Codes follow JSON-RPC 2.0; -32000/-32001 match the MCP SDK's ConnectionClosed/RequestTimeout.
+// What a client reads passes internal-values.ts: no backend URL, path, stack or secret.
+
+import { dataForClient, forClient } from "./internal-values.ts";
+import { logger } from "./log.ts";
+
+const log = logger("gateway");
 
 export type JsonRpcErrorObject = { code: number; message: string; data?: unknown };
 
@@ -66,7 +72,7 @@ export class MessageTooLarge extends SentinelError {
   readonly rpcCode = -32600;
   override readonly httpStatus = 413;
   constructor(limit: number) {
-    super(`Message exceeds the ${limit}-byte limit`);
+    super(`Message exceeds the ${limit}-byte limit (limits.client.messageBytes)`);
   }
 }
 
@@ -185,15 +191,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** A typed error for anything thrown; an unexpected one is logged whole and told to the client as "Internal error". */
 export function toSentinelError(err: unknown): SentinelError {
   if (err instanceof SentinelError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new InternalError(`Internal error: ${message}`);
+  log.error(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return new InternalError("Internal error");
 }
 
 export function toJsonRpcError(err: unknown): JsonRpcErrorObject {
   const e = toSentinelError(err);
-  return e.data === undefined
-    ? { code: e.rpcCode, message: e.message }
-    : { code: e.rpcCode, message: e.message, data: e.data };
+  const message = forClient(e.message);
+  return e.data === undefined ? { code: e.rpcCode, message } : { code: e.rpcCode, message, data: dataForClient(e.data) };
 }

@@ -28,7 +28,7 @@ export class LegacySseTransport implements Transport {
       headers: { ...this.cfg.headers, accept: "text/event-stream" },
       signal: this.aborter.signal,
     });
-    if (!res.ok || !res.body) throw new BackendUnavailable(`Backend ${this.cfg.name}: HTTP ${res.status} opening ${this.cfg.url}`);
+    if (!res.ok || !res.body) throw new BackendUnavailable(`Backend ${this.cfg.name} answered HTTP ${res.status} to its event stream`);
     const { promise: gotEndpoint, resolve, reject } = Promise.withResolvers<void>();
     const onEvent = (e: SseEvent) => {
       if (e.event === "endpoint") {
@@ -72,11 +72,12 @@ export class LegacySseTransport implements Transport {
       });
       await res.body?.cancel();
       if (!res.ok && isRequest(message)) {
-        this.onmessage(failure(message.id, { code: -32000, message: `HTTP ${res.status} from backend` }));
+        this.onmessage(failure(message.id, { code: -32000, message: `Backend ${this.cfg.name} answered HTTP ${res.status}` }));
       }
     } catch (err) {
       if (this.closed) return;
-      if (isRequest(message)) this.onmessage(failure(message.id, { code: -32000, message: `cannot reach backend: ${(err as Error).message}` }));
+      this.log.warn(`cannot reach ${this.endpoint}: ${(err as Error).message}`);
+      if (isRequest(message)) this.onmessage(failure(message.id, { code: -32000, message: `Backend ${this.cfg.name} is unreachable` }));
       this.lose(`backend ${this.cfg.name} is unreachable`);
     }
   }

@@ -41,7 +41,10 @@ export class StdioTransport implements Transport {
   async start(): Promise<void> {
     const env = childEnv(this.cfg, process.env);
     const command = Bun.which(this.cfg.command, { PATH: env.PATH ?? "", cwd: this.cfg.cwd ?? process.cwd() });
-    if (!command) throw new BackendUnavailable(`Backend ${this.cfg.name}: command not found: ${this.cfg.command}`);
+    if (!command) {
+      this.log.error(`command not found: ${this.cfg.command} (PATH=${env.PATH ?? ""})`);
+      throw new BackendUnavailable(`Backend ${this.cfg.name}: command not found`);
+    }
     const child = Bun.spawn([command, ...this.cfg.args], {
       cwd: this.cfg.cwd,
       env,

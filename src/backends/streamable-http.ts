@@ -104,7 +104,9 @@ export class StreamableHttpTransport implements Transport {
       });
     } catch (err) {
       if (this.closed) return;
-      this.reject(message, `cannot reach ${this.cfg.url}: ${(err as Error).message}`);
+      // Where it failed and why is for the log; the client knows the backend by name only.
+      this.log.warn(`cannot reach ${this.cfg.url}: ${(err as Error).message}`);
+      this.reject(message, `Backend ${this.cfg.name} is unreachable`);
       this.lose(`backend ${this.cfg.name} is unreachable`);
       return;
     }
@@ -117,7 +119,8 @@ export class StreamableHttpTransport implements Transport {
     }
     if (!res.ok) {
       const text = await res.text().catch(() => "");
-      this.reject(message, `HTTP ${res.status} from backend${text ? `: ${text.slice(0, 200)}` : ""}`);
+      if (text) this.log.warn(`HTTP ${res.status}: ${text.slice(0, 500)}`);
+      this.reject(message, `Backend ${this.cfg.name} answered HTTP ${res.status}`);
       return;
     }
     const type = res.headers.get("content-type") ?? "";

@@ -4,6 +4,7 @@
 
 import * as v from "valibot";
 import { ConfigError } from "../errors.ts";
+import { registerBackendUrl, registerInternal } from "../internal-values.ts";
 import { registerSecret, scrub } from "../log.ts";
 import { defaultDataDir, dirnameOf, expandHome, joinPath, resolvePath } from "./paths.ts";
 import {
@@ -132,7 +133,7 @@ export function parseConfig(text: string, source: string, env: Env = process.env
   const parsed = v.safeParse(ConfigSchema, resolved);
   if (parsed.success) {
     const config = normalize(parsed.output, source, env, issues);
-    if (issues.length === 0) return config;
+    if (issues.length === 0) return keepInternal(config, env);
   } else {
     issues.push(...parsed.issues.map((i) => formatIssue(i)));
     // Still check the backends, so that one run lists every problem.
@@ -142,6 +143,22 @@ export function parseConfig(text: string, source: string, env: Env = process.env
   }
   // Validators echo the value they got, which may be a resolved secret.
   throw new ConfigError(issues.map(scrub));
+}
+
+/** Registers what clients must never read in an error: where backends and files are (internal-values.ts). */
+function keepInternal(config: Config, env: Env): Config {
+  for (const b of config.backends) {
+    if (b.transport === "stdio") {
+      // A bare command name ("node", "npx") is no secret, and masking it would garble tool names.
+      if (b.command.includes("/") || b.command.includes("\\")) registerInternal(b.command);
+      if (b.cwd) registerInternal(b.cwd);
+    } else registerBackendUrl(b.url);
+  }
+  if (config.auth.jwt?.jwks) registerBackendUrl(config.auth.jwt.jwks);
+  if (!config.source.startsWith("<")) registerInternal(config.source);
+  registerInternal(config.audit.path);
+  if (env.HOME && env.HOME !== "/") registerInternal(env.HOME);
+  return config;
 }
 
 function formatIssue(issue: v.BaseIssue<unknown>, prefix = ""): string {

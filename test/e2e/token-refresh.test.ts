@@ -98,7 +98,7 @@ describe("a refreshed token on the same session", () => {
       const r = await auditRows(configPath, ["--identity", "carol", "--method", "tools/call"]);
       return r.length >= 3 ? r : null;
     });
-    const decided = rows.map((r) => [r.decision, JSON.parse(r.roles!)]).reverse();
+    const decided = rows!.map((r) => [r.decision, JSON.parse(r.roles!)]).reverse();
     expect(decided).toEqual([
       ["denied", ["reader"]],
       ["allowed", ["reader", "writer"]],
