@@ -76,6 +76,17 @@ export class MessageTooLarge extends SentinelError {
   }
 }
 
+/** A message whose shape breaks a limit: nesting depth, array, object or string size (src/jsonrpc/shape.ts). */
+export class LimitExceeded extends InvalidRequest {
+  override readonly code = "limit_exceeded";
+  /** What was broken, e.g. "nests deeper than 64 levels (limits.client.depth)". */
+  readonly detail: string;
+  constructor(detail: string) {
+    super(`Invalid Request: the message ${detail}`);
+    this.detail = detail;
+  }
+}
+
 export class MethodNotFound extends SentinelError {
   readonly code = "method_not_found";
   readonly rpcCode = -32601;

@@ -3,8 +3,9 @@
 
 import type { RemoteBackendConfig, JsonLimits } from "../config/load.ts";
 import { BackendUnavailable } from "../errors.ts";
-import { failure, isRequest, toMessage, type Message } from "../jsonrpc/message.ts";
+import { failure, isRequest, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
+import { Intake } from "./intake.ts";
 import { readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
 
@@ -30,16 +31,13 @@ export class LegacySseTransport implements Transport {
     });
     if (!res.ok || !res.body) throw new BackendUnavailable(`Backend ${this.cfg.name} answered HTTP ${res.status} to its event stream`);
     const { promise: gotEndpoint, resolve, reject } = Promise.withResolvers<void>();
+    const intake = new Intake(this.cfg.name, this.limits, this.log, (m) => this.onmessage(m), (m) => this.send(m));
     const onEvent = (e: SseEvent) => {
       if (e.event === "endpoint") {
         this.endpoint = new URL(e.data, this.cfg.url).href;
         resolve();
       } else if (e.event === "message") {
-        try {
-          this.onmessage(toMessage(JSON.parse(e.data)));
-        } catch {
-          this.log.warn("ignored a malformed message from the backend");
-        }
+        intake.text(e.data);
       }
     };
     // One stream carries every answer: an oversized one ends it, and the backend reconnects.

@@ -5,8 +5,9 @@
 import type { StdioBackendConfig, JsonLimits } from "../config/load.ts";
 import { BackendUnavailable } from "../errors.ts";
 import { LineDecoder } from "../jsonrpc/lines.ts";
-import { failure, idFromEdges, parseJson, toMessage, type Message } from "../jsonrpc/message.ts";
+import { failure, idFromEdges, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
+import { Intake } from "./intake.ts";
 import type { Transport } from "./transport.ts";
 
 // What the MCP SDK passes to children by default: enough to run, nothing secret.
@@ -92,17 +93,9 @@ export class StdioTransport implements Transport {
   }
 
   private async pumpStdout(child: Child): Promise<void> {
+    const intake = new Intake(this.cfg.name, this.limits, this.log, (m) => this.onmessage(m), (m) => this.send(m));
     const decoder = new LineDecoder(this.limits.messageBytes, {
-      line: (text) => {
-        let message: Message;
-        try {
-          message = toMessage(parseJson(text));
-        } catch {
-          this.log.warn(`ignored a line that is not JSON-RPC on stdout: ${text.slice(0, 200)}`);
-          return;
-        }
-        this.onmessage(message);
-      },
+      line: (text) => intake.text(text),
       oversized: (bytes, head, tail) => {
         this.log.warn(`dropped a ${bytes}-byte message over the ${this.limits.messageBytes}-byte limit (limits.backend.messageBytes)`);
         // Answer the call it was for, rather than leave it to time out.

@@ -3,9 +3,10 @@
 // The backend's session id stays here; clients never see it.
 
 import type { RemoteBackendConfig, JsonLimits } from "../config/load.ts";
-import { failure, isRequest, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
+import { failure, isRequest, isResponse, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import { readBody } from "../jsonrpc/body.ts";
+import { Intake } from "./intake.ts";
 import { EventTooLarge, readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
 
@@ -21,12 +22,18 @@ export class StreamableHttpTransport implements Transport {
   private readonly aborter = new AbortController();
   private closed = false;
   private readonly log: Logger;
+  private readonly intake: Intake;
 
   constructor(
     private readonly cfg: RemoteBackendConfig,
     private readonly limits: JsonLimits,
   ) {
     this.log = logger(cfg.name);
+    this.intake = this.intakeFor((m, relatedTo) => this.onmessage(m, relatedTo));
+  }
+
+  private intakeFor(deliver: (m: Message, relatedTo?: JsonRpcId) => void): Intake {
+    return new Intake(this.cfg.name, this.limits, this.log, deliver, (m) => this.send(m));
   }
 
   async start(): Promise<void> {}
@@ -58,7 +65,7 @@ export class StreamableHttpTransport implements Transport {
         res.body,
         (e) => {
           if (e.id) lastEventId = e.id;
-          if (e.event === "message" && e.data) this.deliver(JSON.parse(e.data));
+          if (e.event === "message" && e.data) this.intake.text(e.data);
         },
         undefined,
         this.limits.messageBytes,
@@ -132,7 +139,7 @@ export class StreamableHttpTransport implements Transport {
       } else if (type.includes("application/json")) {
         const text = await readBody(res.body, this.limits.messageBytes);
         if (text === null) throw new EventTooLarge(this.limits.messageBytes);
-        this.deliver(JSON.parse(text), relatedTo);
+        this.intake.text(text, relatedTo);
       } else {
         await res.body?.cancel();
       }
@@ -152,12 +159,14 @@ export class StreamableHttpTransport implements Transport {
     let answered = false;
     let lastEventId: string | undefined;
     let retryMs = 1000;
+    // Watches for the answer (or the error that stands for it), which ends resumption.
+    const intake = this.intakeFor((m, related) => {
+      if (relatedTo !== undefined && isResponse(m) && m.id === relatedTo) answered = true;
+      this.onmessage(m, related);
+    });
     const onEvent = (e: SseEvent) => {
       if (e.id) lastEventId = e.id;
-      if (e.event !== "message" || !e.data) return;
-      const value = JSON.parse(e.data);
-      if (relatedTo !== undefined && !Array.isArray(value) && value?.id === relatedTo && !("method" in value)) answered = true;
-      this.deliver(value, relatedTo);
+      if (e.event === "message" && e.data) intake.text(e.data, relatedTo);
     };
     await readSse(body, onEvent, (ms) => (retryMs = ms), this.limits.messageBytes);
     for (let attempt = 0; !answered && relatedTo !== undefined && lastEventId && !this.closed && attempt < MAX_RESUMES; attempt++) {
@@ -172,16 +181,6 @@ export class StreamableHttpTransport implements Transport {
         break;
       }
       await readSse(res.body, onEvent, (ms) => (retryMs = ms), this.limits.messageBytes);
-    }
-  }
-
-  private deliver(value: unknown, relatedTo?: JsonRpcId): void {
-    for (const item of Array.isArray(value) ? value : [value]) {
-      try {
-        this.onmessage(toMessage(item), relatedTo);
-      } catch {
-        this.log.warn("ignored a malformed message from the backend");
-      }
     }
   }
 

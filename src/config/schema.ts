@@ -81,8 +81,8 @@ const jsonLimits = (d: { messageBytes: number; depth: number; arrayItems: number
   v.optional(
     v.strictObject({
       messageBytes: v.optional(count(1024), d.messageBytes),
-      /** Nesting of arrays and objects; the message itself is depth 1. */
-      depth: v.optional(count(4), d.depth),
+      /** Nesting of arrays and objects; the message itself is depth 1. Past ~40,000, JSON.stringify itself overflows. */
+      depth: v.optional(v.pipe(count(4), v.maxValue(10_000)), d.depth),
       arrayItems: v.optional(count(1), d.arrayItems),
       objectKeys: v.optional(count(1), d.objectKeys),
       /** Characters in one string (keys included). */

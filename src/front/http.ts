@@ -13,6 +13,7 @@ import {
   Conflict,
   Forbidden,
   InvalidRequest,
+  LimitExceeded,
   MessageTooLarge,
   NotAcceptable,
   Overloaded,
@@ -23,17 +24,21 @@ import {
 } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import {
+  describeUnanswered,
   failure,
+  idFromEdges,
   idOf,
   isNotification,
   isRequest,
-  parseJson,
+  owesAnswer,
   toMessage,
   type JsonRpcId,
   type Message,
   type Request as RpcRequest,
 } from "../jsonrpc/message.ts";
 import { readBody } from "../jsonrpc/body.ts";
+import { EDGE } from "../jsonrpc/lines.ts";
+import { checkShape, limitExceeded, parseWithin } from "../jsonrpc/shape.ts";
 import { logger } from "../log.ts";
 import type { Session } from "../session/session.ts";
 import { EventStream } from "./event-stream.ts";
@@ -72,12 +77,23 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
   const cfg = gateway.config;
   const { pipeline } = gateway;
   const sessions = new Map<string, HttpSession>();
-  const max = cfg.limits.client.messageBytes;
+  const limits = cfg.limits.client;
+  const max = limits.messageBytes;
   const loopbackOnly = isLoopback(opts.host);
 
   /** An error answer: audited, with a JSON-RPC body and the status the error class names (errors.ts). */
   const reject = (err: SentinelError, id: JsonRpcId | null = null, headers?: Record<string, string>) =>
     new Response(JSON.stringify(pipeline.rejected(null, "http", id, err)), { status: err.httpStatus, headers: { ...JSON_HEADERS, ...headers } });
+
+  /**
+   * A notification or response that cannot be accepted: audited and logged, never
+   * answered in JSON-RPC. The POST still ends in "an HTTP error status code" (MCP
+   * 2025-11-25): 400, with an empty body, as there is no request to answer.
+   */
+  const unanswered = (what: string, id: JsonRpcId | null, err: SentinelError): void => {
+    pipeline.rejected(null, "http", id, err);
+    log.warn(`dropped a ${what}, unanswered: ${err.message}`);
+  };
 
   const anonymous: Principal | null = cfg.identity.anonymous
     ? { sub: "anonymous", roles: cfg.identity.anonymous.roles, via: "anonymous", expiresAt: null }
@@ -201,21 +217,34 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
 
     let value: unknown;
     try {
-      value = parseJson(text);
+      value = parseWithin(text, limits, "client");
     } catch (err) {
-      return reject(err as SentinelError);
+      // Unparsed: answered as JSON-RPC answers a parse error, under the id its edges show if it was only too deep.
+      return reject(err as SentinelError, err instanceof LimitExceeded ? idFromEdges(text.slice(0, EDGE), text.slice(-EDGE)) : null);
     }
     const batch = Array.isArray(value);
     const items = batch ? (value as unknown[]) : [value];
     if (items.length === 0) return reject(new InvalidRequest("Invalid Request: empty batch"));
+    if (items.length > limits.arrayItems) {
+      const err = limitExceeded("arrayItems", limits, "client");
+      if (items.some(owesAnswer)) return reject(err);
+      unanswered(`batch of ${items.length} notifications and responses`, null, err);
+      return new Response(null, { status: 400 });
+    }
     const messages: Message[] = [];
+    // Notifications and responses refused here: owed no answer, they leave the POST a bare 400.
+    let refused = 0;
     for (const item of items) {
       try {
+        checkShape(item, limits, "client");
         messages.push(toMessage(item));
       } catch (err) {
-        return reject(err as SentinelError, idOf(item));
+        if (owesAnswer(item)) return reject(err as SentinelError, idOf(item));
+        unanswered(describeUnanswered(item as object), idOf(item), err as SentinelError);
+        refused++;
       }
     }
+    if (messages.length === 0) return new Response(null, { status: 400 });
 
     const first = messages[0]!;
     const firstId = isRequest(first) ? first.id : null;
@@ -252,7 +281,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
       if (isNotification(m)) pipeline.notification(session, m);
       else if (!isRequest(m)) pipeline.response(session, m);
     }
-    if (requests.length === 0) return new Response(null, { status: 202 });
+    if (requests.length === 0) return new Response(null, { status: refused > 0 ? 400 : 202 });
     // Calls longer than the idle timeout must not be cut by it (only configured for such backends).
     if (longCalls) c.env?.server?.timeout(req, 0);
     const open = { session, requests };

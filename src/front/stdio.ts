@@ -3,10 +3,24 @@
 // JSON-RPC; requests run concurrently and their answers go out as they finish.
 
 import type { Principal } from "../auth/principal.ts";
-import { InvalidRequest, MessageTooLarge } from "../errors.ts";
+import { InvalidRequest, LimitExceeded, MessageTooLarge } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
-import { LineDecoder } from "../jsonrpc/lines.ts";
-import { idFromEdges, idOf, isNotification, isRequest, parseJson, toMessage, type Message, type Response } from "../jsonrpc/message.ts";
+import { EDGE, LineDecoder } from "../jsonrpc/lines.ts";
+import {
+  describeUnanswered,
+  idFromEdges,
+  idOf,
+  isNotification,
+  isRequest,
+  owesAnswer,
+  toMessage,
+  type Message,
+  type Response,
+} from "../jsonrpc/message.ts";
+import { checkShape, limitExceeded, parseWithin } from "../jsonrpc/shape.ts";
+import { logger } from "../log.ts";
+
+const log = logger("stdio");
 
 export type StdioIo = {
   input: ReadableStream<Uint8Array>;
@@ -34,14 +48,25 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
   const send = (m: Message | Response[]) => io.write(JSON.stringify(m) + "\n");
   const session = gateway.openSession("stdio", "stdio", identity, send);
   const { pipeline } = gateway;
-  const max = gateway.config.limits.client.messageBytes;
+  const limits = gateway.config.limits.client;
+  const max = limits.messageBytes;
+
+  /** A message that cannot be accepted: audited, and answered only if JSON-RPC owes it an answer. */
+  const refuse = (value: unknown, err: unknown, owed = owesAnswer(value)): Response | null => {
+    const answer = pipeline.rejected(session, "stdio", idOf(value), err);
+    if (owed) return answer;
+    const what = Array.isArray(value) ? `batch of ${value.length} notifications and responses` : describeUnanswered(value as object);
+    log.warn(`dropped a ${what}, unanswered: ${(err as Error).message}`);
+    return null;
+  };
 
   const handle = (value: unknown): Promise<Response | null> | Response | null => {
     let message: Message;
     try {
+      checkShape(value, limits, "client");
       message = toMessage(value);
     } catch (err) {
-      return pipeline.rejected(session, "stdio", idOf(value), err);
+      return refuse(value, err);
     }
     session.lastSeen = Date.now();
     if (isRequest(message)) return pipeline.request(session, message);
@@ -54,9 +79,12 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
     line(text) {
       let value: unknown;
       try {
-        value = parseJson(text);
+        value = parseWithin(text, limits, "client");
       } catch (err) {
-        send(pipeline.rejected(session, "stdio", null, err));
+        // Unparsed, so what it was is unknown: answered as JSON-RPC answers a
+        // parse error, under the id its edges show if it was only too deep.
+        const id = err instanceof LimitExceeded ? idFromEdges(text.slice(0, EDGE), text.slice(-EDGE)) : null;
+        send(pipeline.rejected(session, "stdio", id, err));
         return;
       }
       if (!Array.isArray(value)) {
@@ -68,6 +96,11 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
       // JSON-RPC batches (MCP 2025-03-26): answer with one array of the responses.
       if (value.length === 0) {
         send(pipeline.rejected(session, "stdio", null, new InvalidRequest("Invalid Request: empty batch")));
+        return;
+      }
+      if (value.length > limits.arrayItems) {
+        const out = refuse(value, limitExceeded("arrayItems", limits, "client"), value.some(owesAnswer));
+        if (out) send(out);
         return;
       }
       void Promise.all(value.map(handle)).then((outs) => {

@@ -14,7 +14,8 @@ export type LineSink = {
   oversized(bytes: number, head: string, tail: string): void;
 };
 
-const EDGE = 256;
+/** Bytes kept of each end of a dropped line: enough to show a message's id. */
+export const EDGE = 256;
 
 export class LineDecoder {
   private parts: Uint8Array[] = [];

@@ -33,7 +33,15 @@ export function parseJson(text: string): unknown {
   }
 }
 
-function isId(v: unknown): v is JsonRpcId {
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isErrorObject(v: unknown): boolean {
+  return isObject(v) && typeof v.code === "number" && typeof v.message === "string";
+}
+
+export function isId(v: unknown): v is JsonRpcId {
   return typeof v === "string" || (typeof v === "number" && Number.isFinite(v));
 }
 
@@ -59,7 +67,32 @@ export function toMessage(v: unknown): Message {
   if (!isId(o.id) && !(o.id === null && "error" in o)) {
     throw new InvalidRequest('Invalid Request: "id" must be a string or number');
   }
+  // Checked here so that no one past the edge meets a result of 5 or an error without a message.
+  if ("result" in o ? !isObject(o.result) : !isErrorObject(o.error)) {
+    throw new InvalidRequest('Invalid Request: "result" must be an object, "error" an object with a numeric code and a string message');
+  }
   return o as Message;
+}
+
+/**
+ * Whether a parsed value, valid or not, is owed an answer. JSON-RPC 2.0 answers
+ * neither notifications nor responses, broken ones included (an error sent for
+ * a bad response could be answered in turn, and so on): a notification is
+ * anything with a string `method` and no `id`; a response, anything without
+ * `method` that carries `result` or `error`, or an `id` and no `params`. All
+ * else is answered, under id null when its own id is unreadable.
+ */
+export function owesAnswer(v: unknown): boolean {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return true;
+  if ("method" in v) return typeof v.method !== "string" || "id" in v;
+  return !("result" in v || "error" in v || ("id" in v && !("params" in v)));
+}
+
+/** What an unanswered message was, for a log line: its method or id, bounded, never its params. */
+export function describeUnanswered(v: object): string {
+  const o = v as Record<string, unknown>;
+  if (typeof o.method === "string") return `notification ${JSON.stringify(o.method.slice(0, 80))}`;
+  return isId(o.id) ? `response to id ${JSON.stringify(typeof o.id === "string" ? o.id.slice(0, 80) : o.id)}` : "response";
 }
 
 /** The id of a raw value if it has a usable one, so an error reply can still be correlated. */

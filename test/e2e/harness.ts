@@ -231,3 +231,87 @@ export const INIT = {
   method: "initialize",
   params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
 };
+
+export type RawHttp = {
+  session: string;
+  /** POSTs a raw body into the session. */
+  post(body: string, headers?: Record<string, string>): Promise<Response>;
+};
+
+/** An initialized session on the HTTP front, for raw bodies (bad-input and framing tests). */
+export async function rawHttp(url: string): Promise<RawHttp> {
+  const post = (session: string | null, body: string, headers: Record<string, string> = {}) =>
+    fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...(session && { "mcp-session-id": session }), ...headers },
+      body,
+    });
+  const res = await post(null, JSON.stringify(INIT));
+  if (res.status !== 200) throw new Error(`initialize: HTTP ${res.status}: ${await res.text()}`);
+  await res.text();
+  const session = res.headers.get("mcp-session-id")!;
+  const initialized = await post(session, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
+  if (initialized.status !== 202) throw new Error(`notifications/initialized: HTTP ${initialized.status}`);
+  return { session, post: (body, headers) => post(session, body, headers) };
+}
+
+export type StdioRpc = {
+  proc: Bun.Subprocess<"pipe", "pipe", "pipe">;
+  /** Sends a request; resolves with its response, or null if the gateway went away first. */
+  call(method: string, params?: Record<string, unknown>): Promise<Record<string, any> | null>;
+  notify(method: string): void;
+  stderr(): string;
+  close(): Promise<number>;
+};
+
+/** The binary on stdio with responses matched by id, for many calls in flight at once. */
+export function stdioRpc(configPath: string): StdioRpc {
+  const proc = Bun.spawn([BIN, "--config", configPath], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const pending = new Map<number, (m: Record<string, any> | null) => void>();
+  let id = 0;
+  let err = "";
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of proc.stdout) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) !== -1) {
+        const m = JSON.parse(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+        if (typeof m.id === "number") pending.get(m.id)?.(m), pending.delete(m.id);
+      }
+    }
+    for (const resolve of pending.values()) resolve(null);
+    pending.clear();
+  })();
+  void (async () => {
+    for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
+  })();
+  return {
+    proc,
+    call(method, params) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(null);
+      const n = ++id;
+      return new Promise((resolve) => {
+        pending.set(n, resolve);
+        try {
+          proc.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: n, method, params }) + "\n");
+          proc.stdin.flush();
+        } catch {
+          pending.delete(n);
+          resolve(null); // killed meanwhile
+        }
+      });
+    },
+    notify(method) {
+      proc.stdin.write(JSON.stringify({ jsonrpc: "2.0", method }) + "\n");
+      proc.stdin.flush();
+    },
+    stderr: () => err,
+    async close() {
+      proc.stdin.end();
+      return proc.exited;
+    },
+  };
+}

@@ -81,6 +81,11 @@ describe("toMessage", () => {
     rejects({ jsonrpc: "2.0", result: {} });
   });
 
+  test("rejects a result that is not an object and an error without a numeric code and a string message", () => {
+    for (const result of [5, "x", null, [1]]) rejects({ jsonrpc: "2.0", id: 1, result });
+    for (const error of ["x", null, { code: "1", message: "m" }, { code: 1 }, { message: "m" }]) rejects({ jsonrpc: "2.0", id: 1, error });
+  });
+
   // A response id must be a string or number (null only on an error).
   test("rejects bad id types on responses", () => {
     rejects({ jsonrpc: "2.0", id: { x: 1 }, result: {} });
