@@ -8,8 +8,12 @@ import type { JsonLimits } from "../config/load.ts";
 import { LimitExceeded } from "../errors.ts";
 import { EDGE } from "../jsonrpc/lines.ts";
 import { failure, idFromEdges, idOf, owesAnswer, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
+import { RAW_FROM, scanResponse } from "../jsonrpc/raw-result.ts";
 import { checkShape, limitExceeded, parseWithin } from "../jsonrpc/shape.ts";
 import type { Logger } from "../log.ts";
+import type { SseEvent } from "./sse-parser.ts";
+
+const decoder = new TextDecoder();
 
 export class Intake {
   constructor(
@@ -47,6 +51,34 @@ export class Intake {
       return;
     }
     for (const item of value) this.value(item, relatedTo);
+  }
+
+  /**
+   * One message's bytes. A large response is scanned, not parsed, and its
+   * result relayed as the bytes it came in (raw-result.ts); anything else is
+   * read as text.
+   */
+  bytes(parts: Uint8Array[], size: number, relatedTo?: JsonRpcId): void {
+    if (size >= RAW_FROM) {
+      let message: Message | null;
+      try {
+        message = scanResponse(parts, this.limits, "backend");
+      } catch (err) {
+        const head = decoder.decode(parts[0]!.subarray(0, EDGE));
+        const last = parts[parts.length - 1]!;
+        const tail = decoder.decode(last.subarray(Math.max(0, last.length - EDGE)));
+        this.refuse("response", idFromEdges(head, tail) ?? relatedTo ?? null, err as Error, relatedTo);
+        return;
+      }
+      if (message) return this.deliver(message, relatedTo);
+    }
+    this.text(decoder.decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)), relatedTo);
+  }
+
+  /** An SSE message event's data, as text or (a large one) as bytes. */
+  event(e: SseEvent, relatedTo?: JsonRpcId): void {
+    if (e.raw) this.bytes(e.raw.parts, e.raw.size, relatedTo);
+    else if (e.data) this.text(e.data, relatedTo);
   }
 
   private value(value: unknown, relatedTo: JsonRpcId | undefined): void {

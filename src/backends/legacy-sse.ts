@@ -6,6 +6,7 @@ import { BackendUnavailable } from "../errors.ts";
 import { failure, isRequest, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import { Intake } from "./intake.ts";
+import { RAW_FROM } from "../jsonrpc/raw-result.ts";
 import { readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
 
@@ -37,11 +38,11 @@ export class LegacySseTransport implements Transport {
         this.endpoint = new URL(e.data, this.cfg.url).href;
         resolve();
       } else if (e.event === "message") {
-        intake.text(e.data);
+        intake.event(e);
       }
     };
     // One stream carries every answer: an oversized one ends it, and the backend reconnects.
-    readSse(res.body, onEvent, undefined, this.limits.messageBytes)
+    readSse(res.body, onEvent, undefined, this.limits.messageBytes, RAW_FROM)
       .catch((err) => this.log.warn(`event stream: ${(err as Error).message}`))
       .finally(() => {
         reject(new BackendUnavailable(`Backend ${this.cfg.name}: stream ended before naming its endpoint`));

@@ -22,6 +22,7 @@ import {
   type Request,
 } from "../jsonrpc/message.ts";
 import type { Call } from "../session/session.ts";
+import { RawResult } from "../jsonrpc/raw-result.ts";
 import type { Transport } from "./transport.ts";
 
 /** Filled in by whoever carries a request further, with a way to cancel it there. */
@@ -157,7 +158,8 @@ export class Peer {
     clearTimeout(p.timer);
     this.pending.delete(m.id);
     if ("error" in m) p.reject(new BackendError(m.error));
-    else p.resolve(m.result);
+    // A large result arrives as bytes; only a client's call relays it as such, Sentinel's own requests read it.
+    else p.resolve(p.call || !((m.result as unknown) instanceof RawResult) ? m.result : (m.result as unknown as RawResult).parse());
   }
 
   /** The backend cancelled one of its requests (sampling, elicitation): pass it on to the client. */

@@ -1,9 +1,27 @@
 // A streaming text/event-stream parser (WHATWG server-sent events), for the
-// Streamable HTTP and legacy SSE connectors. Linear in the stream's size (a
-// multi-megabyte event arriving in many chunks is not rescanned), and bounded:
-// an event larger than the limit ends the read with EventTooLarge.
+// Streamable HTTP and legacy SSE connectors. It works on bytes: each chunk is
+// searched once for line ends (never the whole line again, so a multi-megabyte
+// event in many chunks costs linear time), and an event's data is kept as views
+// into the chunks it came in. Small events are decoded to text; with `rawFrom`,
+// larger ones are handed over as those bytes, so that a 20 MiB result is never
+// turned into a string here (see jsonrpc/raw-result.ts). Bounded: an event
+// larger than the limit ends the read with EventTooLarge.
 
-export type SseEvent = { event: string; data: string; id?: string };
+export type SseEvent = {
+  event: string;
+  data: string;
+  id?: string;
+  /** Set instead of `data` for an event of at least `rawFrom` bytes: its data, in pieces. */
+  raw?: { parts: Uint8Array[]; size: number };
+};
+
+export type SseOptions = {
+  /** The server's reconnection delay (`retry:`). */
+  onRetry?: (ms: number) => void;
+  maxEventBytes?: number;
+  /** Events at least this large come as bytes (`raw`), not text. */
+  rawFrom?: number;
+};
 
 export class EventTooLarge extends Error {
   constructor(readonly limit: number) {
@@ -11,68 +29,154 @@ export class EventTooLarge extends Error {
   }
 }
 
-const LINE_END = /\r\n|\r|\n/g;
+const LF = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const NEWLINE = new Uint8Array([LF]);
+const decoder = new TextDecoder();
 
-/** Reads events until the stream ends; `onRetry` gets the server's reconnection delay (`retry:`). */
+/** Reads events until the stream ends. */
 export async function readSse(
   body: ReadableStream<Uint8Array>,
   onEvent: (e: SseEvent) => void,
   onRetry?: (ms: number) => void,
   maxEventBytes = Number.POSITIVE_INFINITY,
+  rawFrom = Number.POSITIVE_INFINITY,
 ): Promise<void> {
-  const decoder = new TextDecoder();
-  // The current line's pieces so far: each chunk is scanned once, never the whole line again.
-  let pending: string[] = [];
-  let pendingSize = 0;
-  let afterCr = false;
-  let event = "";
-  let data: string[] = [];
-  let dataSize = 0;
-  let id: string | undefined;
+  const parser = new SseParser(onEvent, { maxEventBytes, rawFrom, ...(onRetry && { onRetry }) });
+  for await (const chunk of body) parser.push(chunk);
+}
 
-  const onLine = (line: string) => {
-    if (line === "") {
-      if (data.length > 0) onEvent({ event: event || "message", data: data.join("\n"), ...(id !== undefined && { id }) });
-      event = "";
-      data = [];
-      dataSize = 0;
-      return;
-    }
-    if (line.startsWith(":")) return;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "event") event = value;
-    else if (field === "data") {
-      data.push(value);
-      dataSize += value.length;
-      if (dataSize > maxEventBytes) throw new EventTooLarge(maxEventBytes);
-    } else if (field === "id") id = value;
-    else if (field === "retry" && /^\d+$/.test(value)) onRetry?.(Number(value));
-  };
+class SseParser {
+  // The current line's pieces so far: views into the chunks (a chunk read from a body is never reused).
+  private line: Uint8Array[] = [];
+  private lineSize = 0;
+  private afterCr = false;
+  private event = "";
+  private data: Uint8Array[] = [];
+  private dataSize = 0;
+  private hasData = false;
+  private id: string | undefined;
+  private readonly max: number;
+  private readonly rawFrom: number;
 
-  for await (const chunk of body) {
-    const text = decoder.decode(chunk, { stream: true });
+  constructor(
+    private readonly onEvent: (e: SseEvent) => void,
+    private readonly opts: SseOptions,
+  ) {
+    this.max = opts.maxEventBytes ?? Number.POSITIVE_INFINITY;
+    this.rawFrom = opts.rawFrom ?? Number.POSITIVE_INFINITY;
+  }
+
+  push(chunk: Uint8Array): void {
     let start = 0;
     // "\r\n" split across chunks: the "\n" ends nothing new.
-    if (afterCr && text.startsWith("\n")) start = 1;
-    afterCr = false;
-    LINE_END.lastIndex = start;
-    let m: RegExpExecArray | null;
-    while ((m = LINE_END.exec(text)) !== null) {
-      const tail = text.slice(start, m.index);
-      const line = pending.length ? pending.join("") + tail : tail;
-      pending = [];
-      pendingSize = 0;
-      start = m.index + m[0].length;
-      if (m[0] === "\r" && start === text.length) afterCr = true;
-      onLine(line);
+    if (this.afterCr && chunk[0] === LF) start = 1;
+    this.afterCr = false;
+    // Where the next CR is, found once per chunk region: most streams have none.
+    let cr = chunk.indexOf(CR, start);
+    while (start < chunk.length) {
+      const lf = chunk.indexOf(LF, start);
+      if (cr !== -1 && cr < start) cr = chunk.indexOf(CR, start);
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        end = cr;
+        next = cr + 1;
+        if (next < chunk.length) {
+          if (chunk[next] === LF) next++;
+        } else this.afterCr = true;
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else break;
+      if (end > start || this.line.length > 0) this.line.push(chunk.subarray(start, end));
+      this.finishLine(this.lineSize + (end - start));
+      start = next;
     }
-    if (start < text.length) {
-      pending.push(text.slice(start));
-      pendingSize += text.length - start;
+    if (start < chunk.length) {
+      this.line.push(chunk.subarray(start));
+      this.lineSize += chunk.length - start;
+      if (this.dataSize + this.lineSize > this.max) throw new EventTooLarge(this.max);
     }
-    if (dataSize + pendingSize > maxEventBytes) throw new EventTooLarge(maxEventBytes);
   }
+
+  private finishLine(size: number): void {
+    const pieces = this.line;
+    this.line = [];
+    this.lineSize = 0;
+    if (size === 0) return this.dispatch();
+    const head = prefix(pieces, 16);
+    if (head[0] === COLON) return; // a comment
+    let colon = head.indexOf(COLON);
+    const field = decoder.decode(colon === -1 ? head : head.subarray(0, colon));
+    if (colon === -1) colon = size;
+    // The value starts after the colon and one optional space.
+    const from = colon + 1 + (head[colon + 1] === SPACE ? 1 : 0);
+    if (field === "data") {
+      if (this.hasData) {
+        this.data.push(NEWLINE);
+        this.dataSize++;
+      }
+      this.hasData = true;
+      for (const p of skip(pieces, Math.min(from, size))) this.data.push(p);
+      this.dataSize += Math.max(0, size - from);
+      if (this.dataSize > this.max) throw new EventTooLarge(this.max);
+      return;
+    }
+    const value = from >= size ? "" : decoder.decode(join(skip(pieces, from), size - from));
+    if (field === "event") this.event = value;
+    else if (field === "id") this.id = value;
+    else if (field === "retry" && /^\d+$/.test(value)) this.opts.onRetry?.(Number(value));
+  }
+
+  private dispatch(): void {
+    if (this.hasData) {
+      const event = this.event || "message";
+      const id = this.id !== undefined ? { id: this.id } : {};
+      if (this.dataSize >= this.rawFrom) this.onEvent({ event, data: "", ...id, raw: { parts: this.data, size: this.dataSize } });
+      else this.onEvent({ event, data: decoder.decode(join(this.data, this.dataSize)), ...id });
+    }
+    this.event = "";
+    this.data = [];
+    this.dataSize = 0;
+    this.hasData = false;
+  }
+}
+
+/** The first `n` bytes of the pieces (fewer if they are shorter). */
+function prefix(pieces: Uint8Array[], n: number): Uint8Array {
+  const first = pieces[0];
+  if (!first) return new Uint8Array(0);
+  if (first.length >= n || pieces.length === 1) return first.subarray(0, n);
+  return join(pieces, n).subarray(0, n);
+}
+
+/** The pieces without their first `n` bytes. */
+function skip(pieces: Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of pieces) {
+    if (n >= p.length) {
+      n -= p.length;
+      continue;
+    }
+    out.push(n > 0 ? p.subarray(n) : p);
+    n = 0;
+  }
+  return out;
+}
+
+/** The pieces as one array (at most `size` bytes). */
+function join(pieces: Uint8Array[], size: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of pieces) {
+    const take = Math.min(p.length, size - offset);
+    out.set(take === p.length ? p : p.subarray(0, take), offset);
+    offset += take;
+    if (offset >= size) break;
+  }
+  return out;
 }

@@ -5,6 +5,7 @@
 import type { StdioBackendConfig, JsonLimits } from "../config/load.ts";
 import { BackendUnavailable } from "../errors.ts";
 import { LineDecoder } from "../jsonrpc/lines.ts";
+import { RAW_FROM } from "../jsonrpc/raw-result.ts";
 import { failure, idFromEdges, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import { Intake } from "./intake.ts";
@@ -96,6 +97,7 @@ export class StdioTransport implements Transport {
     const intake = new Intake(this.cfg.name, this.limits, this.log, (m) => this.onmessage(m), (m) => this.send(m));
     const decoder = new LineDecoder(this.limits.messageBytes, {
       line: (text) => intake.text(text),
+      large: (parts, size) => intake.bytes(parts, size),
       oversized: (bytes, head, tail) => {
         this.log.warn(`dropped a ${bytes}-byte message over the ${this.limits.messageBytes}-byte limit (limits.backend.messageBytes)`);
         // Answer the call it was for, rather than leave it to time out.
@@ -106,7 +108,7 @@ export class StdioTransport implements Transport {
           );
         }
       },
-    });
+    }, RAW_FROM, true); // Bun's reads of a child's stdout are fresh arrays: long lines are kept as views.
     try {
       for await (const chunk of child.stdout) decoder.push(chunk);
       decoder.end();

@@ -5,7 +5,8 @@
 import type { RemoteBackendConfig, JsonLimits } from "../config/load.ts";
 import { failure, isRequest, isResponse, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
-import { readBody } from "../jsonrpc/body.ts";
+import { readBodyBytes } from "../jsonrpc/body.ts";
+import { RAW_FROM } from "../jsonrpc/raw-result.ts";
 import { Intake } from "./intake.ts";
 import { EventTooLarge, readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
@@ -65,10 +66,11 @@ export class StreamableHttpTransport implements Transport {
         res.body,
         (e) => {
           if (e.id) lastEventId = e.id;
-          if (e.event === "message" && e.data) this.intake.text(e.data);
+          if (e.event === "message") this.intake.event(e);
         },
         undefined,
         this.limits.messageBytes,
+        RAW_FROM,
       ).catch((err) => this.log.warn(`event stream: ${(err as Error).message}`));
       await Bun.sleep(500);
     }
@@ -137,9 +139,9 @@ export class StreamableHttpTransport implements Transport {
       if (type.includes("text/event-stream") && res.body) {
         await this.readAnswerStream(res.body, relatedTo);
       } else if (type.includes("application/json")) {
-        const text = await readBody(res.body, this.limits.messageBytes);
-        if (text === null) throw new EventTooLarge(this.limits.messageBytes);
-        this.intake.text(text, relatedTo);
+        const read = await readBodyBytes(res.body, this.limits.messageBytes);
+        if (read === null) throw new EventTooLarge(this.limits.messageBytes);
+        this.intake.bytes(read.parts, read.size, relatedTo);
       } else {
         await res.body?.cancel();
       }
@@ -166,9 +168,9 @@ export class StreamableHttpTransport implements Transport {
     });
     const onEvent = (e: SseEvent) => {
       if (e.id) lastEventId = e.id;
-      if (e.event === "message" && e.data) intake.text(e.data, relatedTo);
+      if (e.event === "message") intake.event(e, relatedTo);
     };
-    await readSse(body, onEvent, (ms) => (retryMs = ms), this.limits.messageBytes);
+    await readSse(body, onEvent, (ms) => (retryMs = ms), this.limits.messageBytes, RAW_FROM);
     for (let attempt = 0; !answered && relatedTo !== undefined && lastEventId && !this.closed && attempt < MAX_RESUMES; attempt++) {
       await Bun.sleep(retryMs);
       const headers = this.headers();
@@ -180,7 +182,7 @@ export class StreamableHttpTransport implements Transport {
         await res.body?.cancel();
         break;
       }
-      await readSse(res.body, onEvent, (ms) => (retryMs = ms), this.limits.messageBytes);
+      await readSse(res.body, onEvent, (ms) => (retryMs = ms), this.limits.messageBytes, RAW_FROM);
     }
   }
 

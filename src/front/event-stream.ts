@@ -2,6 +2,7 @@
 // periodic comment so that proxies and clients keep an idle stream open.
 
 import type { Message } from "../jsonrpc/message.ts";
+import { toWire } from "../jsonrpc/wire.ts";
 
 const KEEPALIVE_MS = 25_000;
 const encoder = new TextEncoder();
@@ -26,8 +27,12 @@ export class EventStream {
 
   /** Writes one event; `id` is given by callers that keep a replay log (the GET stream). */
   send(message: Message | string, id: string | number = this.nextId++): void {
-    const data = typeof message === "string" ? message : JSON.stringify(message);
-    this.write(`id: ${id}\nevent: message\ndata: ${data}\n\n`);
+    const data = typeof message === "string" ? message : toWire(message);
+    if (typeof data === "string") return this.write(`id: ${id}\nevent: message\ndata: ${data}\n\n`);
+    // A result relayed as bytes: its pieces go out as they are (JSON has no raw newlines to escape).
+    this.write(`id: ${id}\nevent: message\ndata: `);
+    for (const piece of data) this.write(piece);
+    this.write("\n\n");
   }
 
   close(): void {
@@ -37,9 +42,9 @@ export class EventStream {
     this.finish();
   }
 
-  private write(text: string): void {
+  private write(text: string | Uint8Array): void {
     try {
-      this.controller?.enqueue(encoder.encode(text));
+      this.controller?.enqueue(typeof text === "string" ? encoder.encode(text) : text);
     } catch {
       this.finish();
     }

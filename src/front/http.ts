@@ -41,6 +41,7 @@ import { EDGE } from "../jsonrpc/lines.ts";
 import { checkShape, limitExceeded, parseWithin } from "../jsonrpc/shape.ts";
 import { logger } from "../log.ts";
 import type { Session } from "../session/session.ts";
+import { toWire } from "../jsonrpc/wire.ts";
 import { EventStream } from "./event-stream.ts";
 import { checkHost, checkOrigin, isLoopback } from "./origin.ts";
 
@@ -289,7 +290,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
     try {
       if (batch) {
         const out = (await Promise.all(requests.map((r) => pipeline.request(session, r, undefined, identity)))).filter((r) => r !== null);
-        return out.length ? new Response(JSON.stringify(out), { headers: JSON_HEADERS }) : new Response(null, { status: 202 });
+        return out.length ? new Response(wireBody(out), { headers: JSON_HEADERS }) : new Response(null, { status: 202 });
       }
       return await answer(session, identity, requests[0]!, (req.headers.get("accept") ?? "").includes("text/event-stream"), created);
     } finally {
@@ -327,7 +328,7 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
         // The whole request was refused for its rate: say so in HTTP too.
         const retry = "error" in response && response.error.code === RATE_LIMITED ? (response.error.data as { retryAfterMs?: number })?.retryAfterMs : undefined;
         if (retry !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(retry / 1000)));
-        resolve(new Response(JSON.stringify(response), { status: retry !== undefined ? 429 : 200, headers }));
+        resolve(new Response(wireBody(response), { status: retry !== undefined ? 429 : 200, headers }));
       });
     });
 
@@ -403,6 +404,21 @@ export function startHttp(gateway: Gateway, auth: Authenticator, opts: { host: s
       await server.stop(true);
     },
   };
+}
+
+/** A JSON body: text, or a stream of the pieces of a large result relayed as bytes (not joined: wire.ts). */
+function wireBody(m: Message | Message[]): string | ReadableStream<Uint8Array> {
+  const wire = toWire(m);
+  if (typeof wire === "string") return wire;
+  const encoder = new TextEncoder();
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (i === wire.length) return controller.close();
+      const piece = wire[i++]!;
+      controller.enqueue(typeof piece === "string" ? encoder.encode(piece) : piece);
+    },
+  });
 }
 
 function formatHost(host: string): string {

@@ -3,9 +3,15 @@
 // and for what HTTP backends answer.
 
 export async function readBody(body: ReadableStream<Uint8Array> | null, max: number): Promise<string | null> {
-  if (!body) return "";
+  const read = await readBodyBytes(body, max);
+  return read && Buffer.concat(read.parts, read.size).toString("utf8");
+}
+
+/** The same as the bytes that came, in their chunks (a large result is relayed as such: raw-result.ts). */
+export async function readBodyBytes(body: ReadableStream<Uint8Array> | null, max: number): Promise<{ parts: Uint8Array[]; size: number } | null> {
   const parts: Uint8Array[] = [];
   let size = 0;
+  if (!body) return { parts, size };
   for await (const chunk of body) {
     size += chunk.length;
     if (size > max) {
@@ -14,5 +20,5 @@ export async function readBody(body: ReadableStream<Uint8Array> | null, max: num
     }
     parts.push(chunk);
   }
-  return Buffer.concat(parts).toString("utf8");
+  return { parts, size };
 }

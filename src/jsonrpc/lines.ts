@@ -10,6 +10,11 @@ const NON_BLANK = /\S/;
 
 export type LineSink = {
   line(text: string): void;
+  /**
+   * A line of at least `largeFrom` bytes, as the bytes it came in (never
+   * decoded here): large results are relayed as bytes (raw-result.ts).
+   */
+  large?(parts: Uint8Array[], size: number): void;
   /** `head` and `tail` are the line's first and last EDGE bytes, decoded. */
   oversized(bytes: number, head: string, tail: string): void;
 };
@@ -27,6 +32,13 @@ export class LineDecoder {
   constructor(
     private readonly maxBytes: number,
     private readonly sink: LineSink,
+    /** With sink.large: lines this long go there. */
+    private readonly largeFrom = Number.POSITIVE_INFINITY,
+    /**
+     * The caller never reuses a chunk it pushed (a Bun stream's reads are
+     * fresh arrays), so that a long line can be kept as views instead of copies.
+     */
+    private readonly freshChunks = false,
   ) {}
 
   push(chunk: Uint8Array): void {
@@ -36,7 +48,8 @@ export class LineDecoder {
       // The common case: a whole line inside this chunk, nothing buffered. It is
       // decoded in place, without copying (results can be large).
       if (nl !== -1 && this.size === 0 && !this.skipping && nl - start <= this.maxBytes) {
-        this.emit(chunk.subarray(start, nl));
+        if (nl - start >= this.largeFrom && this.sink.large) this.emitLarge([this.freshChunks ? chunk.subarray(start, nl) : chunk.slice(start, nl)], nl - start);
+        else this.emit(chunk.subarray(start, nl));
         start = nl + 1;
         continue;
       }
@@ -70,8 +83,8 @@ export class LineDecoder {
       this.keepTail(kept);
       return;
     }
-    // subarray views the caller's chunk, which may be reused: copy.
-    this.parts.push(bytes.slice());
+    // subarray views the caller's chunk, which may be reused: copy, unless the caller says it is not.
+    this.parts.push(this.freshChunks ? bytes : bytes.slice());
   }
 
   private keepTail(bytes: Uint8Array): void {
@@ -88,9 +101,25 @@ export class LineDecoder {
       this.sink.oversized(size, head, tail);
       return;
     }
+    if (this.size >= this.largeFrom && this.sink.large) {
+      const { parts, size } = this;
+      this.reset();
+      this.emitLarge(parts, size);
+      return;
+    }
     const bytes = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size);
     this.reset();
     this.emit(bytes);
+  }
+
+  private emitLarge(parts: Uint8Array[], size: number): void {
+    // Tolerate CRLF, as for text lines.
+    const last = parts[parts.length - 1]!;
+    if (last[last.length - 1] === 0x0d) {
+      parts[parts.length - 1] = last.subarray(0, last.length - 1);
+      size--;
+    }
+    this.sink.large!(parts, size);
   }
 
   private emit(bytes: Uint8Array): void {

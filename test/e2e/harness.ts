@@ -37,9 +37,9 @@ export function stdioFixture(name: string, extra: Record<string, unknown> = {}) 
 
 export type Spawned = { url: string; proc: Bun.Subprocess; stop(): Promise<void> };
 
-/** Starts a fixture over HTTP or legacy SSE and waits for its URL. */
-export async function startFixture(name: string, transport: "http" | "sse"): Promise<Spawned> {
-  const proc = Bun.spawn([BUN, FIXTURE, "--name", name, "--transport", transport], { stdout: "pipe", stderr: "ignore" });
+/** Starts a fixture over HTTP or legacy SSE and waits for its URL; `extra` are more fixture flags (e.g. --json). */
+export async function startFixture(name: string, transport: "http" | "sse", extra: string[] = []): Promise<Spawned> {
+  const proc = Bun.spawn([BUN, FIXTURE, "--name", name, "--transport", transport, ...extra], { stdout: "pipe", stderr: "ignore" });
   const url = await readLine(proc.stdout, /^LISTENING (\S+)/);
   return { url, proc, stop: () => kill(proc) };
 }

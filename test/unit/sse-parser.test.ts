@@ -46,4 +46,39 @@ describe("readSse", () => {
     await expect(readSse(stream(parts), () => {}, undefined, 1000)).rejects.toBeInstanceOf(EventTooLarge);
     await expect(readSse(stream([parts.join("")]), () => {}, undefined, 1000)).rejects.toBeInstanceOf(EventTooLarge);
   });
+
+  test("any chunking gives the same events; from rawFrom on, data comes as its bytes", async () => {
+    const text = 'id: 7\r\nevent: message\ndata: {"a":"é日🙂"}\r\rdata: one\ndata:two\n: c\n\nretry: 3\ndata: ' + "z".repeat(300) + "\n\n";
+    const bytes = enc.encode(text);
+    const collect = async (chunks: Uint8Array[], rawFrom?: number) => {
+      const got: SseEvent[] = [];
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (const ch of chunks) c.enqueue(ch);
+          c.close();
+        },
+      });
+      await readSse(body, (e) => void got.push(e), undefined, undefined, rawFrom);
+      return got;
+    };
+    const whole = await collect([bytes]);
+    expect(whole.map((e) => e.data)).toEqual(['{"a":"é日🙂"}', "one\ntwo", "z".repeat(300)]);
+    expect(whole[1]!.id).toBe("7");
+    let seed = 3;
+    for (let round = 0; round < 200; round++) {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; ) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        const n = 1 + (seed % 9);
+        chunks.push(bytes.slice(i, i + n));
+        i += n;
+      }
+      expect(await collect(chunks)).toEqual(whole);
+      const raw = await collect(chunks, 100);
+      expect(raw.slice(0, 2)).toEqual(whole.slice(0, 2));
+      expect(raw[2]!.data).toBe("");
+      expect(new TextDecoder().decode(Buffer.concat(raw[2]!.raw!.parts))).toBe("z".repeat(300));
+      expect(raw[2]!.raw!.size).toBe(300);
+    }
+  });
 });
