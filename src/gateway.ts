@@ -104,6 +104,8 @@ export class Gateway {
   }
 
   start(): void {
+    // First: folds the audit journals of gateways that were killed.
+    this.audit?.start();
     for (const b of this.backends) b.start();
   }
 
@@ -139,7 +141,7 @@ export class Gateway {
       clearInterval(this.poller);
       if (this.pruner) clearInterval(this.pruner);
       await Promise.all([...this.backends.map((b) => b.stop()), this.pool.stopAll()]);
-      this.audit?.flush();
+      this.audit?.stop();
       this.db.close();
     })();
     return this.stopping;

@@ -2,6 +2,7 @@
 
 import { existsSync } from "node:fs";
 import { openReadOnly, queryAudit, queryEvents, type AuditFilter, type AuditRecord } from "../audit/query.ts";
+import { AuditStore } from "../audit/store.ts";
 import { parseDuration } from "../config/duration.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { loadOrExit } from "./load.ts";
@@ -71,6 +72,14 @@ export async function audit(argv: string[]): Promise<void> {
     ...(values.method && { method: values.method }),
     ...(values.decision && { decision: values.decision }),
   };
+  // A gateway killed moments ago left its last rows in its journal: fold them first (needs write access).
+  if (existsSync(`${path}.journal`)) {
+    try {
+      AuditStore.recover(path);
+    } catch (err) {
+      process.stderr.write(`sentinel audit: cannot fold the journals of stopped gateways (${(err as Error).message}); their last rows appear once a gateway starts\n`);
+    }
+  }
   const db = openReadOnly(path);
   if (values.events) {
     for (const e of queryEvents(db, sinceMs, limit)) {

@@ -33,11 +33,13 @@ export class Switches {
     this.load();
   }
 
+  // Writes take the write lock up front (immediate): other gateways share the
+  // file, and a deferred transaction could fail with SQLITE_BUSY without waiting.
   disable(name: string, reason?: string, now = Date.now()): void {
     this.db.transaction(() => {
       this.upsert.run(name, now, reason ?? null);
       this.event(now, name, { action: "disable", ...(reason !== undefined && { reason }) });
-    })();
+    }).immediate();
     this.load();
   }
 
@@ -47,7 +49,7 @@ export class Switches {
       if (this.remove.run(name).changes === 0) return false;
       this.event(now, name, { action: "enable" });
       return true;
-    })();
+    }).immediate();
     this.load();
     return removed;
   }

@@ -1,8 +1,6 @@
--- Governance: who was allowed what and by which rule; tool pins; kill switches;
--- security events.
-ALTER TABLE calls ADD COLUMN roles TEXT;      -- JSON array
-ALTER TABLE calls ADD COLUMN decision TEXT;   -- allowed | denied | rate_limited | disabled | unpinned
-ALTER TABLE calls ADD COLUMN rule TEXT;       -- the rule that decided, e.g. developer.deny[0]
+-- Governance: tool pins; kill switches; security events. The columns this
+-- version adds to calls (roles, decision, rule) are in migrations.ts, which adds
+-- each only when it is missing: ALTER TABLE has no IF NOT EXISTS.
 CREATE INDEX IF NOT EXISTS calls_identity ON calls (identity, ts);
 
 -- The definition a tool had when it was first seen (or last approved), and a
