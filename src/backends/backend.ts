@@ -1,15 +1,16 @@
 // One configured backend: connects (or spawns), initializes once, keeps its
 // catalog, and reconnects with capped exponential backoff when it is lost.
-// A single connection is shared by every client session.
+// A single connection is shared by every client session, unless the backend
+// is configured with `isolation: session` (session/connections.ts).
 
 import type { BackendConfig, JsonLimits } from "../config/load.ts";
-import { BackendBusy, BackendUnavailable, ShuttingDown } from "../errors.ts";
+import { BackendUnavailable, ShuttingDown } from "../errors.ts";
 import type { Notification, Params, Request } from "../jsonrpc/message.ts";
-import type { Call, Session } from "../session/session.ts";
 import { logger, type Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { LegacySseTransport } from "./legacy-sse.ts";
-import { Peer, type CancelHook } from "./peer.ts";
+import { Peer } from "./peer.ts";
+import type { CancelSignal, RequestOptions, Result } from "./request.ts";
 import { StdioTransport } from "./stdio.ts";
 import { StreamableHttpTransport } from "./streamable-http.ts";
 import type { Transport } from "./transport.ts";
@@ -36,10 +37,10 @@ type ListKey = keyof typeof LISTS;
 export type BackendEvents = {
   /** The backend's visible catalog or state changed. */
   changed(backend: Backend): void;
-  /** A notification from the backend; `origin` is the client call it belongs to, if known. */
-  notification(backend: Backend, n: Notification, origin: Call | null): void;
-  /** A request from the backend (sampling, elicitation, roots), likewise; `cancel` is filled in to cancel it. */
-  request(backend: Backend, r: Request, origin: Call | null, cancel: CancelHook): Promise<Record<string, unknown>>;
+  /** A notification from the backend; `related`: the options of the request it came with, if known. */
+  notification(backend: Backend, n: Notification, related: RequestOptions | null): void;
+  /** A request from the backend (sampling, elicitation, roots), likewise; `cancel` fires if the backend withdraws it. */
+  request(backend: Backend, r: Request, related: RequestOptions | null, cancel: CancelSignal): Promise<Result>;
 };
 
 // Sentinel tells backends it can do all that a client can: each request is
@@ -70,8 +71,8 @@ export class Backend {
     private readonly limits: JsonLimits,
     private readonly startupTimeoutMs: number,
     private readonly events: BackendEvents,
-    /** With `isolation: session`, the one client session this connection serves. */
-    readonly owner: Session | null = null,
+    /** A connection for one client session (`isolation: session`): it serves calls, not the catalog. */
+    readonly dedicated = false,
   ) {
     this.log = logger(config.name);
   }
@@ -89,16 +90,23 @@ export class Backend {
     void this.connect();
   }
 
-  request(method: string, params: Params | undefined, call?: Call): Promise<Record<string, unknown>> {
+  request(method: string, params: Params | undefined, options?: RequestOptions): Promise<Result> {
     const peer = this.peer;
     if (!peer || this.state !== "ready") {
       const why = this.state === "stopped" ? "is stopped" : `is unavailable${this.lastError ? ` (${this.lastError})` : ""}; retrying`;
       return Promise.reject(new BackendUnavailable(`Backend ${this.name} ${why}`));
     }
-    const max = this.config.maxConcurrent;
-    // Full means refused now, with a clear error: an unbounded queue would only hide overload.
-    if (max !== null && peer.inFlight >= max) return Promise.reject(new BackendBusy(this.name, max));
-    return peer.request(method, params, this.config.timeoutMs, call);
+    return peer.request(method, params, this.config.timeoutMs, options);
+  }
+
+  /** Requests waiting for an answer here. */
+  get inFlight(): number {
+    return this.peer?.inFlight ?? 0;
+  }
+
+  /** The options of the requests waiting here (reverse-routing.ts reads their origins). */
+  *waiting(): IterableIterator<RequestOptions> {
+    if (this.peer) yield* this.peer.waiting();
   }
 
   notify(method: string, params?: Params): void {
@@ -134,8 +142,8 @@ export class Backend {
       lost = true;
       this.lost(peer, reason);
     };
-    peer.onnotification = (n, origin) => this.onNotification(n, origin);
-    peer.onrequest = (r, origin, cancel) => this.events.request(this, r, origin, cancel);
+    peer.onnotification = (n, related) => this.onNotification(n, related);
+    peer.onrequest = (r, related, cancel) => this.events.request(this, r, related, cancel);
     try {
       await transport.start();
       const init = await peer.request(
@@ -155,7 +163,7 @@ export class Backend {
       peer.notify("notifications/initialized");
       const catalog = { ...EMPTY };
       // A per-session connection serves calls only; the shared one keeps the catalog.
-      if (!this.owner) for (const key of Object.keys(LISTS) as ListKey[]) catalog[key] = await this.fetchList(peer, key);
+      if (!this.dedicated) for (const key of Object.keys(LISTS) as ListKey[]) catalog[key] = await this.fetchList(peer, key);
       if (lost || this.peer !== peer) return;
       this.catalog = catalog;
       this.state = "ready";
@@ -193,10 +201,10 @@ export class Backend {
     return items;
   }
 
-  private onNotification(n: Notification, origin: Call | null): void {
+  private onNotification(n: Notification, related: RequestOptions | null): void {
     const peer = this.peer;
     for (const key of Object.keys(LISTS) as ListKey[]) {
-      if (LISTS[key].changed !== n.method || !peer || this.state !== "ready" || this.owner) continue;
+      if (LISTS[key].changed !== n.method || !peer || this.state !== "ready" || this.dedicated) continue;
       void this.fetchList(peer, key).then(
         (items) => {
           if (this.peer !== peer) return;
@@ -206,7 +214,7 @@ export class Backend {
         (err) => this.log.warn(`cannot refresh ${key}: ${(err as Error).message}`),
       );
     }
-    this.events.notification(this, n, origin);
+    this.events.notification(this, n, related);
   }
 
   private get stopped(): boolean {

@@ -1,15 +1,9 @@
 // The client side of JSON-RPC over one backend transport: ids, pending calls,
-// timeouts, and routing of what the backend sends on its own back to the
-// client call it belongs to.
+// timeouts, progress and cancellation per request, and the backend's own
+// requests and notifications handed up with the request they came with, when
+// the transport can tell (reverse-routing.ts decides where they go).
 
-import {
-  BackendError,
-  BackendTimeout,
-  BackendUnavailable,
-  MethodNotFound,
-  toJsonRpcError,
-  type SentinelError,
-} from "../errors.ts";
+import { BackendError, BackendTimeout, BackendUnavailable, MethodNotFound, toJsonRpcError, type SentinelError } from "../errors.ts";
 import {
   failure,
   isNotification,
@@ -21,35 +15,28 @@ import {
   type Params,
   type Request,
 } from "../jsonrpc/message.ts";
-import type { Call } from "../session/session.ts";
+import { PendingRequests } from "../jsonrpc/pending.ts";
 import { RawResult } from "../jsonrpc/raw-result.ts";
+import { CancelSignal, type RequestOptions, type Result } from "./request.ts";
 import type { Transport } from "./transport.ts";
 
-/** Filled in by whoever carries a request further, with a way to cancel it there. */
-export type CancelHook = { cancel: ((reason: string) => void) | null };
-
-type Pending = {
-  resolve: (result: Record<string, unknown>) => void;
-  reject: (err: SentinelError) => void;
-  timer: ReturnType<typeof setTimeout>;
-  call: Call | undefined;
-};
+const NONE: RequestOptions = {};
 
 export class Peer {
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingRequests<RequestOptions>();
   private closed: SentinelError | null = null;
+  /** The backend's own requests being answered, so that it can cancel them. */
+  private readonly inbound = new Map<JsonRpcId, CancelSignal>();
 
   /**
    * Notifications from the backend other than progress (which goes straight to
-   * its call). `origin` is the client call it belongs to, when that is known.
+   * its request). `related`: the options of the request it came with, if known.
    */
-  onnotification: (n: Notification, origin: Call | null) => void = () => {};
-  /** Requests from the backend (sampling, elicitation, roots), with their origin as above. */
-  onrequest: (r: Request, origin: Call | null, cancel: CancelHook) => Promise<Record<string, unknown>> = (r) =>
+  onnotification: (n: Notification, related: RequestOptions | null) => void = () => {};
+  /** Requests from the backend (sampling, elicitation, roots), likewise. */
+  onrequest: (r: Request, related: RequestOptions | null, cancel: CancelSignal) => Promise<Result> = (r) =>
     Promise.reject(new MethodNotFound(r.method));
-  /** The backend's own requests being answered, so that it can cancel them. */
-  private readonly inbound = new Map<JsonRpcId, CancelHook>();
 
   constructor(
     readonly backend: string,
@@ -59,28 +46,24 @@ export class Peer {
   }
 
   /**
-   * Sends a request. With `call`, the client's progress token is swapped for
+   * Sends a request. With a progress token, the caller's token is swapped for
    * this request's own id (unique on this connection, so tokens of different
-   * clients cannot collide) and `call.cancel` is set.
+   * callers cannot collide) and restored on the way back.
    */
-  request(method: string, params: Params | undefined, timeoutMs: number, call?: Call): Promise<Record<string, unknown>> {
+  request(method: string, params: Params | undefined, timeoutMs: number, options: RequestOptions = NONE): Promise<Result> {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
-    if (call?.progressToken != null && params) {
+    if (options.progressToken !== undefined && params) {
       params = { ...params, _meta: { ...(params._meta as object), progressToken: id } };
     }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        // Tell the backend to stop working on it; its late answer is ignored.
-        this.notify("notifications/cancelled", { requestId: id, reason: "timeout" });
-        reject(new BackendTimeout(this.backend, timeoutMs));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer, call });
-      if (call) call.cancel = (reason) => this.cancel(id, reason);
-      const message: Request = params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params };
-      this.transport.send(message);
+    const answer = this.pending.add(id, options, timeoutMs, () => {
+      // Tell the backend to stop working on it; its late answer is ignored.
+      this.notify("notifications/cancelled", { requestId: id, reason: "timeout" });
+      return new BackendTimeout(this.backend, timeoutMs);
     });
+    options.cancel?.onCancel((reason) => this.cancel(id, reason));
+    this.transport.send(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
+    return answer;
   }
 
   notify(method: string, params?: Params): void {
@@ -91,93 +74,77 @@ export class Peer {
   /** Rejects every pending call; later calls fail at once with the same error. */
   fail(err: SentinelError): void {
     this.closed ??= err;
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(err);
-      this.pending.delete(id);
-    }
+    this.pending.rejectAll(err);
   }
 
   get inFlight(): number {
     return this.pending.size;
   }
 
-  private cancel(id: number, reason: string): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(id);
-    this.notify("notifications/cancelled", { requestId: id, reason });
-    p.reject(new BackendUnavailable(`Request cancelled: ${reason}`));
+  /** The options of every request waiting for an answer (reverse-routing.ts reads their origins). */
+  waiting(): IterableIterator<RequestOptions> {
+    return this.pending.values();
   }
 
-  /**
-   * The client call a backend-initiated message belongs to. The transport may
-   * know (Streamable HTTP: it came on that request's response stream); else it
-   * is the calls in flight here, if they all come from one session. Never a
-   * guess between sessions: null then.
-   */
-  private originOf(relatedTo: JsonRpcId | undefined): Call | null {
-    if (typeof relatedTo === "number") {
-      const call = this.pending.get(relatedTo)?.call;
-      if (call) return call;
+  private cancel(id: number, reason: string): void {
+    if (this.pending.reject(id, new BackendUnavailable(`Request cancelled: ${reason}`))) {
+      this.notify("notifications/cancelled", { requestId: id, reason });
     }
-    let origin: Call | null = null;
-    for (const p of this.pending.values()) {
-      if (!p.call) continue;
-      if (origin && origin.session !== p.call.session) return null;
-      origin = p.call;
-    }
-    return origin;
+  }
+
+  /** The request a backend message came with, when the transport knows (Streamable HTTP: its response stream). */
+  private related(relatedTo: JsonRpcId | undefined): RequestOptions | null {
+    return relatedTo === undefined ? null : (this.pending.data(relatedTo) ?? null);
   }
 
   private receive(m: Message, relatedTo?: JsonRpcId): void {
-    if (isRequest(m)) {
-      const hook: CancelHook = { cancel: null };
-      this.inbound.set(m.id, hook);
-      this.onrequest(m, this.originOf(relatedTo), hook)
-        .then(
-          (result) => this.transport.send(success(m.id, result)),
-          (err) => {
-            // A request the backend itself cancelled is owed no answer.
-            if (this.inbound.has(m.id)) this.transport.send(failure(m.id, toJsonRpcError(err)));
-          },
-        )
-        .finally(() => this.inbound.delete(m.id));
-      return;
-    }
+    if (isRequest(m)) return this.receiveRequest(m, relatedTo);
     if (isNotification(m)) {
       if (m.method === "notifications/cancelled" && this.cancelInbound(m)) return;
       if (m.method === "notifications/progress" && this.relayProgress(m)) return;
-      this.onnotification(m, this.originOf(relatedTo));
+      this.onnotification(m, this.related(relatedTo));
       return;
     }
     if (typeof m.id !== "number") return;
-    const p = this.pending.get(m.id);
-    if (!p) return; // late answer to a call that timed out or was cancelled
-    clearTimeout(p.timer);
-    this.pending.delete(m.id);
-    if ("error" in m) p.reject(new BackendError(m.error));
-    // A large result arrives as bytes; only a client's call relays it as such, Sentinel's own requests read it.
-    else p.resolve(p.call || !((m.result as unknown) instanceof RawResult) ? m.result : (m.result as unknown as RawResult).parse());
+    if ("error" in m) {
+      this.pending.reject(m.id, new BackendError(m.error));
+      return;
+    }
+    // A large result arrives as bytes; only a relaying caller takes it as such, others read it.
+    const raw = (m.result as unknown) instanceof RawResult && !this.pending.data(m.id)?.relay;
+    this.pending.resolve(m.id, raw ? (m.result as unknown as RawResult).parse() : m.result);
   }
 
-  /** The backend cancelled one of its requests (sampling, elicitation): pass it on to the client. */
+  private receiveRequest(m: Request, relatedTo: JsonRpcId | undefined): void {
+    const cancel = new CancelSignal();
+    this.inbound.set(m.id, cancel);
+    this.onrequest(m, this.related(relatedTo), cancel)
+      .then(
+        (result) => this.transport.send(success(m.id, result)),
+        (err) => {
+          // A request the backend itself cancelled is owed no answer.
+          if (this.inbound.has(m.id)) this.transport.send(failure(m.id, toJsonRpcError(err)));
+        },
+      )
+      .finally(() => this.inbound.delete(m.id));
+  }
+
+  /** The backend cancelled one of its requests (sampling, elicitation): pass it on. */
   private cancelInbound(n: Notification): boolean {
     const id = n.params?.requestId as JsonRpcId | undefined;
-    const hook = id === undefined ? undefined : this.inbound.get(id);
-    if (!hook) return false;
+    const cancel = id === undefined ? undefined : this.inbound.get(id);
+    if (!cancel) return false;
     this.inbound.delete(id!);
-    hook.cancel?.(String(n.params?.reason ?? "cancelled by the server"));
+    cancel.cancel(String(n.params?.reason ?? "cancelled by the server"));
     return true;
   }
 
-  /** Progress for one of our requests goes to its call, under the client's own token. */
+  /** Progress for one of our requests goes to its caller, under the caller's own token. */
   private relayProgress(n: Notification): boolean {
     const token = n.params?.progressToken;
-    const call = typeof token === "number" ? this.pending.get(token)?.call : undefined;
-    if (!call || call.progressToken == null) return false;
-    if (!call.cancelled) call.relate({ jsonrpc: "2.0", method: n.method, params: { ...n.params, progressToken: call.progressToken } });
+    const options = typeof token === "number" ? this.pending.data(token) : undefined;
+    if (!options?.onProgress || options.progressToken === undefined) return false;
+    options.onProgress({ ...n.params, progressToken: options.progressToken });
     return true;
   }
 }

@@ -1,101 +1,72 @@
-// The steps every client message passes, whichever front it came in on.
-// The audit step wraps the rest, so that failures are recorded as well as
-// successes; the governance steps (authorize, rate-limit) slot in before dispatch.
+// The one path of every client request, whichever front it came in on:
+// credential expiry, then Sentinel's own answer or a route (dispatch), the
+// policy steps in their order (steps.ts), the connection, the forward; and the
+// audit row, written from the outcome this function returns.
 
+import type { Principal } from "../auth/principal.ts";
 import { auditJson } from "../audit/redact.ts";
 import type { AuditStore } from "../audit/store.ts";
-import type { Dispatcher } from "../dispatch/dispatcher.ts";
-import { toJsonRpcError, toSentinelError, Unauthenticated, type SentinelError } from "../errors.ts";
-import {
-  failure,
-  success,
-  type JsonRpcId,
-  type Message,
-  type Notification,
-  type Request,
-  type Response,
-} from "../jsonrpc/message.ts";
-import type { Call, Session } from "../session/session.ts";
+import type { Result } from "../backends/request.ts";
+import type { OwnMethods } from "../dispatch/own-methods.ts";
+import type { Route, Router } from "../dispatch/router.ts";
+import { toJsonRpcError, toSentinelError, Unauthenticated, UnknownTarget, type SentinelError } from "../errors.ts";
+import { failure, success, type JsonRpcId, type Message, type Notification, type Request, type Response } from "../jsonrpc/message.ts";
+import type { SessionConnections } from "../session/connections.ts";
+import type { Session } from "../session/session.ts";
+import { Call } from "./call.ts";
+import type { Policy } from "./policy.ts";
+import { connect, NO_VERDICT, Refused, STEPS, type StepContext, type Verdict } from "./steps.ts";
 
 // Methods whose work happens at a backend and so can be cancelled.
 const CANCELLABLE = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete", "tasks/result"]);
+
+export type PipelineDeps = {
+  own: OwnMethods;
+  router: Router;
+  policy: Policy;
+  connections: SessionConnections;
+  audit: AuditStore | null;
+  maxArgumentBytes: number;
+};
+
+/** How one request ended: what the audit row records. */
+type Outcome = { route: Route | null; verdict: Verdict; result: Result | null; error: SentinelError | null };
 
 export class Pipeline {
   /** Requests being handled now, across all sessions; shutdown waits for zero. */
   inflight = 0;
   private idle: (() => void) | null = null;
 
-  constructor(
-    private readonly dispatcher: Dispatcher,
-    private readonly audit: AuditStore | null,
-    private readonly maxArgumentBytes: number,
-  ) {}
+  constructor(private readonly deps: PipelineDeps) {}
 
   /**
    * Handles one request. `relate` sends messages that belong to it (progress,
    * server-to-client requests) where the front wants them; by default to the
-   * session. Resolves to null when the client cancelled it: no answer is due.
+   * session. `identity` is the credential this request carried (HTTP clients
+   * refresh tokens inside a session). Resolves to null when the client
+   * cancelled it: no answer is due.
    */
   async request(session: Session, req: Request, relate?: (m: Message) => void, identity = session.identity): Promise<Response | null> {
     const ts = Date.now();
     const started = performance.now();
-    const meta = req.params?._meta as { progressToken?: unknown } | undefined;
-    const token = meta?.progressToken;
-    const call: Call = {
-      session,
-      identity,
-      backend: null,
-      target: null,
-      decision: null,
-      rule: null,
-      progressToken: typeof token === "string" || typeof token === "number" ? token : null,
-      cancel: null,
-      cancelled: false,
-      relate: relate ?? ((m) => session.send(m)),
-    };
+    const call = new Call(session, identity, req, relate);
     const cancellable = CANCELLABLE.has(req.method);
-    if (cancellable) session.inflight.set(req.id, call);
+    if (cancellable) session.inflight.set(req.id, call.cancel);
     this.inflight++;
-    let response: Response;
-    let error: SentinelError | null = null;
-    let toolFailed = false;
+    let outcome: Outcome;
     try {
-      // A token can expire during a long session (stdio verifies it once, at start).
-      const exp = identity.expiresAt;
-      if (exp !== null && Date.now() > exp) throw new Unauthenticated("Unauthorized: the token has expired");
-      const result = await this.dispatcher.dispatch(session, req, call);
-      toolFailed = result.isError === true;
-      response = success(req.id, result);
-    } catch (err) {
-      error = toSentinelError(err);
-      response = failure(req.id, toJsonRpcError(error));
+      outcome = await this.run(call);
     } finally {
       if (cancellable) session.inflight.delete(req.id);
       if (--this.inflight === 0) this.idle?.();
     }
-    this.audit?.record({
-      ts,
-      session: session.id,
-      front: session.front,
-      identity: identity.sub,
-      roles: identity.roles,
-      decision: call.decision,
-      rule: call.rule,
-      method: req.method,
-      backend: call.backend,
-      target: call.target,
-      args: cancellable ? auditJson(argumentsOf(req), this.maxArgumentBytes) : null,
-      // A tool result with isError is a failed call, though a well-formed answer.
-      outcome: error || toolFailed ? "error" : "ok",
-      errorCode: error ? error.rpcCode : null,
-      error: call.cancelled ? "cancelled by client" : error ? error.message : null,
-      latencyUs: Math.round((performance.now() - started) * 1000),
-    });
-    return call.cancelled ? null : response;
+    this.record(call, outcome, ts, started, cancellable);
+    if (call.cancel.cancelled) return null;
+    return outcome.error ? failure(req.id, toJsonRpcError(outcome.error)) : success(req.id, outcome.result!);
   }
 
   notification(session: Session, n: Notification): void {
-    this.dispatcher.notification(session, n);
+    this.deps.own.notification(session, n);
   }
 
   /** A client's answer to a request Sentinel sent it on a backend's behalf. */
@@ -106,7 +77,7 @@ export class Pipeline {
   /** A message the front could not accept (bad JSON, not JSON-RPC, too large): answered and audited. */
   rejected(session: Session | null, front: string, id: JsonRpcId | null, err: unknown, who?: string): Response {
     const error = toSentinelError(err);
-    this.audit?.record({
+    this.deps.audit?.record({
       ts: Date.now(),
       session: session?.id ?? null,
       front,
@@ -137,6 +108,57 @@ export class Pipeline {
       };
     });
   }
+
+  /** The request's way through, as an outcome; never throws. */
+  private async run(call: Call): Promise<Outcome> {
+    let route: Route | null = null;
+    let verdict = NO_VERDICT;
+    try {
+      checkExpiry(call.identity);
+      const { own, router } = this.deps;
+      const method = call.request.method;
+      const answer = own.handler(method);
+      if (answer) return { route, verdict, result: await answer(call.session, call.request.params ?? {}, call.identity), error: null };
+      route = await router.resolve(call.session, call.request);
+      const { backend } = route;
+      if (!backend) throw new UnknownTarget(route.kind === "task" ? "tool" : route.kind, route.target);
+      const ctx: StepContext = { call, route: { ...route, backend }, policy: this.deps.policy, connections: this.deps.connections };
+      for (const [, step] of STEPS) verdict = await step(ctx, verdict);
+      const conn = await connect(ctx, verdict);
+      return { route, verdict, result: await router.forward(call.session, route, conn, call), error: null };
+    } catch (err) {
+      if (err instanceof Refused) return { route, verdict: err.verdict, result: null, error: err.error };
+      return { route, verdict, result: null, error: toSentinelError(err) };
+    }
+  }
+
+  private record(call: Call, o: Outcome, ts: number, started: number, cancellable: boolean): void {
+    const req = call.request;
+    this.deps.audit?.record({
+      ts,
+      session: call.session.id,
+      front: call.session.front,
+      identity: call.identity.sub,
+      roles: call.identity.roles,
+      decision: o.verdict.decision,
+      rule: o.verdict.rule,
+      method: req.method,
+      backend: o.route?.backend?.name ?? null,
+      target: o.route?.target ?? null,
+      args: cancellable ? auditJson(argumentsOf(req), this.deps.maxArgumentBytes) : null,
+      // A tool result with isError is a failed call, though a well-formed answer.
+      outcome: o.error || o.result?.isError === true ? "error" : "ok",
+      errorCode: o.error ? o.error.rpcCode : null,
+      error: call.cancel.cancelled ? "cancelled by client" : o.error ? o.error.message : null,
+      latencyUs: Math.round((performance.now() - started) * 1000),
+    });
+  }
+}
+
+/** A token can expire during a long session (stdio verifies it once, at start). */
+function checkExpiry(identity: Principal): void {
+  const exp = identity.expiresAt;
+  if (exp !== null && Date.now() > exp) throw new Unauthenticated("Unauthorized: the token has expired");
 }
 
 function argumentsOf(req: Request): unknown {

@@ -1,15 +1,13 @@
-// The governance steps a call passes once its target is known: authorize
-// (RBAC), the kill switch, then rate limits. Each refusal is a typed error and
-// leaves its decision and rule on the call for the audit row. Lists are
-// filtered by the same rules, so a caller sees only what it may use.
+// The rules a call is judged by, compiled once from the config: RBAC, the
+// configured and database kill switches, and the rate limits. The steps
+// (steps.ts) ask; lists are filtered by the same rules, so a caller sees only
+// what it may use.
 
 import type { Config, Identity } from "../config/load.ts";
-import { Disabled, RateLimited, UnknownTarget } from "../errors.ts";
 import { compileGlob } from "../policy/glob.ts";
-import { Rbac, type TargetKind } from "../policy/rbac.ts";
-import { RateLimiter } from "../policy/rate-limit.ts";
+import { Rbac, type Decision as RbacDecision, type TargetKind } from "../policy/rbac.ts";
+import { RateLimiter, type RateLimitExceeded } from "../policy/rate-limit.ts";
 import type { Switches } from "../policy/switches.ts";
-import type { Call } from "../session/session.ts";
 
 export type { TargetKind };
 
@@ -19,7 +17,7 @@ export class Policy {
   private readonly disabled: RegExp[];
 
   constructor(
-    config: Config,
+    config: Pick<Config, "rbac" | "rateLimits" | "disabledTools">,
     private readonly switches: Switches | null,
     now?: () => number,
   ) {
@@ -41,33 +39,19 @@ export class Policy {
     return identity.roles.join("\n");
   }
 
-  /**
-   * Admits one call or throws. A denied target reads as unknown, so that its
-   * existence is not revealed.
-   */
-  admit(call: Call, kind: TargetKind, name: string, backend: string, args: unknown): void {
-    const identity = call.identity;
-    const decision = this.rbac.decide(identity.roles, kind, name, backend, args);
-    call.rule = decision.rule;
-    if (!decision.allowed) {
-      call.decision = "denied";
-      throw new UnknownTarget(kind, name);
-    }
-    if (kind === "tool" && this.isDisabled(name, backend)) {
-      call.decision = "disabled";
-      throw new Disabled(kind, name);
-    }
-    const limited = this.limiter?.check(identity, backend, kind === "tool" ? name : null);
-    if (limited) {
-      call.decision = "rate_limited";
-      call.rule = limited.limit;
-      throw new RateLimited(limited.limit, limited.retryAfterMs);
-    }
-    call.decision = "allowed";
+  /** RBAC: may `identity` call this target with these arguments, and by which rule. */
+  decide(identity: Identity, kind: TargetKind, name: string, backend: string, args: unknown): RbacDecision {
+    return this.rbac.decide(identity.roles, kind, name, backend, args);
   }
 
-  private isDisabled(name: string, backend: string): boolean {
+  /** Kill switches: a tool name (glob) in the config, or a tool or backend switched off in the database. */
+  isDisabled(name: string, backend: string): boolean {
     for (const re of this.disabled) if (re.test(name)) return true;
     return this.switches?.isDisabled(name, backend) ?? false;
+  }
+
+  /** Spends one call of every budget that applies, or says which is exhausted. */
+  spend(identity: Identity, backend: string, tool: string | null): RateLimitExceeded | null {
+    return this.limiter?.check(identity, backend, tool) ?? null;
   }
 }

@@ -154,8 +154,8 @@ export class Pins {
     return result;
   }
 
-  /** For the catalog: null to offer the tool, else why it is withheld. */
-  admit(backend: string, tool: Item): string | null {
+  /** For the catalog: why the tool is withheld, or null to offer it. */
+  withholding(backend: string, tool: Item): string | null {
     const r = this.check(backend, tool);
     return r.pass ? null : (r.reason ?? r.status);
   }

@@ -2,10 +2,11 @@
 // the requests Sentinel has sent it on a backend's behalf. A stdio front has
 // exactly one; the HTTP front has one per Mcp-Session-Id.
 
-import type { Decision } from "../audit/store.ts";
 import type { Principal } from "../auth/principal.ts";
+import type { CancelSignal, Result } from "../backends/request.ts";
 import { BackendError, BackendTimeout, BackendUnavailable, MethodNotFound, ShuttingDown } from "../errors.ts";
 import type { JsonRpcId, Message, Params, Response } from "../jsonrpc/message.ts";
+import { PendingRequests } from "../jsonrpc/pending.ts";
 
 export type Front = "stdio" | "http";
 
@@ -15,34 +16,12 @@ export type McpLogLevel = (typeof LOG_LEVELS)[number];
 // How long a client may take to answer a server-to-client request (a person may be answering).
 const CLIENT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
-/** One client request in flight. */
-export type Call = {
-  session: Session;
-  /** Who sent it, by the credential this request carried (HTTP clients refresh tokens mid-session). */
-  identity: Principal;
-  /** Where it was routed and what governance decided, for the audit row. */
-  backend: string | null;
-  target: string | null;
-  decision: Decision | null;
-  rule: string | null;
-  /** The client's progress token, if it asked for progress. */
-  progressToken: string | number | null;
-  /** Set by the backend connection once the request is on its way. */
-  cancel: ((reason: string) => void) | null;
-  /** The client cancelled it: no response is sent. */
-  cancelled: boolean;
-  /** Sends a message that belongs to this request (progress, a server request, a log line). */
-  relate(message: Message): void;
-};
-
 // Which capability a client must have declared for each server-to-client request.
 const NEEDS: Record<string, string> = {
   "sampling/createMessage": "sampling",
   "elicitation/create": "elicitation",
   "roots/list": "roots",
 };
-
-type Outgoing = { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
 
 export class Session {
   protocolVersion: string | null = null;
@@ -55,9 +34,9 @@ export class Session {
   logLevel: McpLogLevel | null = null;
   /** Resource URIs this session subscribed to. */
   readonly subscriptions = new Set<string>();
-  /** Client request id -> the call, for notifications/cancelled and disconnects. */
-  readonly inflight = new Map<JsonRpcId, Call>();
-  private readonly outgoing = new Map<string, Outgoing>();
+  /** Client request id -> its cancellation, for notifications/cancelled and disconnects. */
+  readonly inflight = new Map<JsonRpcId, CancelSignal>();
+  private readonly outgoing = new PendingRequests();
   private nextOutgoing = 1;
   /** Called when the session closes, so that what it holds elsewhere is released. */
   onclose: (() => void)[] = [];
@@ -80,14 +59,11 @@ export class Session {
 
   /**
    * Sends a request to the client on a backend's behalf and waits for its answer.
-   * Refused when the client did not declare the capability it needs.
+   * Refused when the client did not declare the capability it needs. `relate`
+   * sends it where the call it belongs to wants its messages (an HTTP answer
+   * stream); `cancel` fires when the backend withdraws it.
    */
-  request(
-    method: string,
-    params: Params | undefined,
-    via: Call | null,
-    hook?: { cancel: ((reason: string) => void) | null },
-  ): Promise<Record<string, unknown>> {
+  request(method: string, params: Params | undefined, relate?: (m: Message) => void, cancel?: CancelSignal): Promise<Result> {
     const needs = NEEDS[method];
     if (needs && !(needs in this.clientCapabilities)) {
       return Promise.reject(new MethodNotFound(`${method} (the client did not declare the ${needs} capability)`));
@@ -99,38 +75,24 @@ export class Session {
     if (this.closed) return Promise.reject(new ShuttingDown());
     // Ids of our own, so they cannot be confused with the client's.
     const id = `sentinel-${this.nextOutgoing++}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.outgoing.delete(id);
-        reject(new BackendTimeout("client", CLIENT_REQUEST_TIMEOUT_MS));
-      }, CLIENT_REQUEST_TIMEOUT_MS);
-      this.outgoing.set(id, { resolve, reject, timer });
-      if (hook) {
-        // The backend withdrew its request: tell the client under our id, and stop waiting.
-        hook.cancel = (reason) => {
-          const o = this.outgoing.get(id);
-          if (!o) return;
-          this.outgoing.delete(id);
-          clearTimeout(o.timer);
-          this.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason } });
-          o.reject(new BackendUnavailable(`Request cancelled: ${reason}`));
-        };
+    const answer = this.outgoing.add(id, undefined, CLIENT_REQUEST_TIMEOUT_MS, () => new BackendTimeout("client", CLIENT_REQUEST_TIMEOUT_MS));
+    // The backend withdrew its request: tell the client under our id, and stop waiting.
+    cancel?.onCancel((reason) => {
+      if (this.outgoing.reject(id, new BackendUnavailable(`Request cancelled: ${reason}`))) {
+        this.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason } });
       }
-      const message: Message = params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params };
-      if (via && !via.cancelled) via.relate(message);
-      else this.send(message);
     });
+    const message: Message = params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params };
+    if (relate) relate(message);
+    else this.send(message);
+    return answer;
   }
 
   /** A client's answer to one of our requests. */
   receive(response: Response): void {
     if (typeof response.id !== "string") return;
-    const o = this.outgoing.get(response.id);
-    if (!o) return;
-    this.outgoing.delete(response.id);
-    clearTimeout(o.timer);
-    if ("error" in response) o.reject(new BackendError(response.error));
-    else o.resolve(response.result);
+    if ("error" in response) this.outgoing.reject(response.id, new BackendError(response.error));
+    else this.outgoing.resolve(response.id, response.result);
   }
 
   /** Whether a log message at `level` should reach this session. */
@@ -141,22 +103,15 @@ export class Session {
   }
 
   cancel(id: JsonRpcId, reason: string): void {
-    const call = this.inflight.get(id);
-    if (!call) return;
-    call.cancelled = true;
-    call.cancel?.(reason);
+    this.inflight.get(id)?.cancel(reason);
   }
 
   close(reason = "session closed"): void {
     if (this.closed) return;
     this.closed = true;
-    for (const c of this.inflight.values()) c.cancel?.(reason);
+    for (const c of this.inflight.values()) c.stop(reason);
     this.inflight.clear();
-    for (const o of this.outgoing.values()) {
-      clearTimeout(o.timer);
-      o.reject(new ShuttingDown());
-    }
-    this.outgoing.clear();
+    this.outgoing.rejectAll(new ShuttingDown());
     for (const f of this.onclose) f();
   }
 }

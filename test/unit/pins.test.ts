@@ -125,7 +125,7 @@ describe("check", () => {
     expect(r).toMatchObject({ pass: false, status: "suspicious" });
     expect(r.reason).toContain("instruction tag in description");
     expect(pins.check("math", poisoned, T0 + 1)).toEqual(r);
-    expect(pins.admit("math", poisoned)).toBe(r.reason!);
+    expect(pins.withholding("math", poisoned)).toBe(r.reason!);
     const row = db.query("SELECT approved, flagged FROM pins").get() as { approved: number; flagged: string };
     expect(row.approved).toBe(0);
     expect(row.flagged).toBe(r.reason!);
@@ -133,7 +133,7 @@ describe("check", () => {
 
     expect(pins.approve("math", "add", { now: T0 + 5 })).toBe(true);
     expect(pins.check("math", poisoned, T0 + 6)).toEqual({ pass: true, status: "approved" });
-    expect(pins.admit("math", poisoned)).toBeNull();
+    expect(pins.withholding("math", poisoned)).toBeNull();
     expect(events().map((e) => e.kind)).toEqual(["tool_suspicious", "tool_approved"]);
   });
 

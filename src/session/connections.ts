@@ -3,17 +3,36 @@
 // process, for stdio), opened on first use and closed with the session. Then a
 // backend's sampling, elicitation and roots requests can only mean that session.
 
-import type { Session } from "../session/session.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend } from "../backends/backend.ts";
+import type { Session } from "./session.ts";
 
-export class SessionBackends {
+export class SessionConnections {
   private readonly bySession = new Map<Session, Map<string, Backend>>();
+  private readonly owners = new Map<Backend, Session>();
 
-  constructor(private readonly open: (shared: Backend, owner: Session) => Backend) {}
+  /** `open` makes a dedicated connection like `shared` (it is started here). */
+  constructor(private readonly open: (shared: Backend) => Backend) {}
 
   /** The connection that serves `session` for `shared`'s backend (no promise on the shared path). */
   get(session: Session, shared: Backend): Backend | Promise<Backend> {
     return shared.config.isolation === "session" ? this.own(session, shared) : shared;
+  }
+
+  /** The session a dedicated connection serves; undefined for a shared one. */
+  ownerOf(backend: Backend): Session | undefined {
+    return this.owners.get(backend);
+  }
+
+  /** The session's own connections. */
+  of(session: Session): Backend[] {
+    return [...(this.bySession.get(session)?.values() ?? [])];
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.owners.keys()];
+    this.bySession.clear();
+    this.owners.clear();
+    await Promise.all(all.map((b) => b.stop()));
   }
 
   private async own(session: Session, shared: Backend): Promise<Backend> {
@@ -25,27 +44,21 @@ export class SessionBackends {
     }
     let conn = mine.get(shared.name);
     if (!conn) {
-      conn = this.open(shared, session);
+      conn = this.open(shared);
       mine.set(shared.name, conn);
+      this.owners.set(conn, session);
       conn.start();
     }
     await conn.settled;
     return conn;
   }
 
-  of(session: Session): Backend[] {
-    return [...(this.bySession.get(session)?.values() ?? [])];
-  }
-
-  async stopAll(): Promise<void> {
-    const all = [...this.bySession.values()].flatMap((m) => [...m.values()]);
-    this.bySession.clear();
-    await Promise.all(all.map((b) => b.stop()));
-  }
-
   private release(session: Session): void {
     const mine = this.bySession.get(session);
     this.bySession.delete(session);
-    for (const b of mine?.values() ?? []) void b.stop();
+    for (const b of mine?.values() ?? []) {
+      this.owners.delete(b);
+      void b.stop();
+    }
   }
 }

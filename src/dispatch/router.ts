@@ -1,0 +1,164 @@
+// Routing: which backend a request is for, under which of its own names. It
+// resolves a plain Route and decides nothing: whether the call may go on is
+// the pipeline's (pipeline/steps.ts); after the steps, forward() carries it to
+// the backend's connection with what each method needs there.
+
+import type { Backend } from "../backends/backend.ts";
+import type { RequestOptions, Result } from "../backends/request.ts";
+import { BackendUnavailable, InvalidParams, MethodNotFound } from "../errors.ts";
+import type { Params, Request } from "../jsonrpc/message.ts";
+import type { TargetKind } from "../policy/rbac.ts";
+import type { Session } from "../session/session.ts";
+import type { Catalog } from "./catalog.ts";
+import type { Subscriptions } from "./subscriptions.ts";
+import type { Tasks } from "./tasks.ts";
+
+/** Where one request goes. Pure data: what the policy steps judge and forward() uses. */
+export type Route = {
+  /** What policy judges it as; "task" follows its task (no policy of its own). */
+  kind: TargetKind | "task";
+  method: string;
+  /** As the client named it (exposed name, URI, task id): the audit row's target. */
+  target: string;
+  /** Its backend; null when nothing offers it (read as unknown). */
+  backend: Backend | null;
+  /** The params as the backend expects them (its own name restored). */
+  params: Params;
+  /** What argument constraints (RBAC) look at. */
+  args: unknown;
+  /** Why pinning withholds the tool, when it does. */
+  withheld?: string;
+  /** The backend that offers it is not up: the error to answer with. */
+  unavailable?: string;
+};
+
+const ROUTED = new Set([
+  "tools/call",
+  "prompts/get",
+  "resources/read",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "completion/complete",
+  "tasks/get",
+  "tasks/result",
+  "tasks/cancel",
+]);
+
+export type RouterDeps = {
+  catalog: Catalog;
+  backends: Backend[];
+  /** Resolves when every backend has had its first chance to start (or the startup timeout passed). */
+  ready: Promise<void>;
+  subscriptions: Subscriptions;
+  tasks: Tasks;
+};
+
+export class Router {
+  constructor(private readonly deps: RouterDeps) {}
+
+  /** Whether a backend answers this method (else Sentinel does, or nobody). */
+  routes(method: string): boolean {
+    return ROUTED.has(method);
+  }
+
+  resolve(session: Session, req: Request): Route | Promise<Route> {
+    const p = req.params ?? {};
+    switch (req.method) {
+      case "tools/call":
+        return this.named("tool", req.method, p);
+      case "prompts/get":
+        return this.named("prompt", req.method, p);
+      case "resources/read":
+      case "resources/subscribe":
+      case "resources/unsubscribe":
+        return this.resource(req.method, p, p.uri, p);
+      case "completion/complete":
+        return this.completion(p);
+      case "tasks/get":
+      case "tasks/result":
+      case "tasks/cancel": {
+        const backend = this.deps.tasks.backendFor(session, p.taskId);
+        return { kind: "task", method: req.method, target: String(p.taskId), backend, params: p, args: undefined };
+      }
+    }
+    throw new MethodNotFound(req.method);
+  }
+
+  /** Sends a routed request that passed the policy steps, on `conn` (the session's connection to the backend). */
+  async forward(session: Session, route: Route, conn: Backend, options: RequestOptions): Promise<Result> {
+    if (route.unavailable) throw new BackendUnavailable(route.unavailable);
+    switch (route.method) {
+      case "resources/subscribe":
+      case "resources/unsubscribe":
+        return this.subscribe(session, route, conn);
+      case "completion/complete":
+        if (!("completions" in conn.capabilities)) return { completion: { values: [], hasMore: false } };
+    }
+    const result = await conn.request(route.method, route.params, options);
+    if (route.method === "tools/call" && route.params.task) this.deps.tasks.record(result, conn, session);
+    return result;
+  }
+
+  private async named(kind: "tool" | "prompt", method: string, params: Params): Promise<Route> {
+    const name = params.name;
+    if (typeof name !== "string") throw new InvalidParams(`Invalid params: "name" must be a string`);
+    const { catalog } = this.deps;
+    let entry = catalog.entry(kind, name);
+    if (!entry) {
+      // A call that races startup waits for the backends rather than failing.
+      await this.deps.ready;
+      entry = catalog.entry(kind, name);
+    }
+    const args = params.arguments;
+    if (entry) {
+      const forwarded = entry.name === name ? params : { ...params, name: entry.name };
+      return { kind, method, target: name, backend: entry.backend, params: forwarded, args };
+    }
+    const withheld = kind === "tool" ? catalog.withheld.get(name) : undefined;
+    if (withheld) return { kind, method, target: name, backend: withheld.backend, params, args, withheld: withheld.reason };
+    const former = catalog.formerOwner(kind, name) ?? this.ownerByPrefix(name);
+    if (former && former.state !== "ready") {
+      const why = former.lastError ? ` (${former.lastError})` : "";
+      const unavailable = `Backend ${former.name}, which provides ${kind} ${name}, is unavailable${why}; retrying`;
+      return { kind, method, target: name, backend: former, params, args, unavailable };
+    }
+    return { kind, method, target: name, backend: null, params, args };
+  }
+
+  /** A backend that is not up (so never listed) but whose prefix the name carries. */
+  private ownerByPrefix(name: string): Backend | undefined {
+    return this.deps.backends.find((b) => b.config.prefix !== "" && name.startsWith(b.config.prefix) && b.state !== "ready");
+  }
+
+  private async resource(method: string, params: Params, uri: unknown, forwarded: Params): Promise<Route> {
+    if (typeof uri !== "string") throw new InvalidParams(`Invalid params: "uri" must be a string`);
+    let owner = this.deps.catalog.resourceOwner(uri);
+    if (!owner) {
+      await this.deps.ready;
+      owner = this.deps.catalog.resourceOwner(uri);
+    }
+    return { kind: "resource", method, target: uri, backend: owner ?? null, params: forwarded, args: undefined };
+  }
+
+  private completion(params: Params): Route | Promise<Route> {
+    const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
+    const method = "completion/complete";
+    if (ref?.type === "ref/prompt" && typeof ref.name === "string") {
+      const entry = this.deps.catalog.prompts.get(ref.name);
+      if (!entry) return { kind: "prompt", method, target: ref.name, backend: null, params, args: undefined };
+      const forwarded = { ...params, ref: { ...ref, name: entry.name } };
+      return { kind: "prompt", method, target: ref.name, backend: entry.backend, params: forwarded, args: undefined };
+    }
+    if (ref?.type === "ref/resource" && typeof ref.uri === "string") return this.resource(method, params, ref.uri, params);
+    throw new InvalidParams('Invalid params: "ref" must be a ref/prompt or ref/resource');
+  }
+
+  private async subscribe(session: Session, route: Route, conn: Backend): Promise<Result> {
+    if (!(conn.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe) {
+      throw new MethodNotFound(`resources/subscribe (backend ${conn.name} does not support subscriptions)`);
+    }
+    if (route.method === "resources/subscribe") await this.deps.subscriptions.subscribe(session, conn, route.target);
+    else await this.deps.subscriptions.unsubscribe(session, route.target);
+    return {};
+  }
+}
