@@ -55,7 +55,8 @@ export class Gateway {
   private readonly tasks = new Tasks();
   private readonly reverse: ReverseRouting;
   private running: Running | null = null;
-  private ready: Promise<void> = Promise.resolve();
+  /** Resolves when every backend has had its first chance to start (or the startup timeout passed); set by start(). */
+  ready: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | null = null;
 
   constructor(readonly config: Config) {

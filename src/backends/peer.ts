@@ -52,6 +52,8 @@ export class Peer {
    */
   request(method: string, params: Params | undefined, timeoutMs: number, options: RequestOptions = NONE): Promise<Result> {
     if (this.closed) return Promise.reject(this.closed);
+    // Withdrawn before it got here (the client cancelled while it was routed): not sent at all.
+    if (options.cancel?.cancelled) return Promise.reject(new BackendUnavailable(`Request cancelled: ${options.cancel.reason}`));
     const id = this.nextId++;
     if (options.progressToken !== undefined && params) {
       params = { ...params, _meta: { ...(params._meta as object), progressToken: id } };
