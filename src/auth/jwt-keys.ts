@@ -36,12 +36,12 @@ export function isSymmetric(alg: string): boolean {
   return SYMMETRIC.includes(alg);
 }
 
-/** Throws a ConfigError listing every problem, so a bad key fails at start, not at the first request. */
+/**
+ * Throws a ConfigError listing every problem, so a bad key fails at start, not at the first request.
+ * What the config schema checks (a secret or a JWKS, the secret's length) is not checked again here.
+ */
 export function jwtKeys(config: JwtConfig, opts: JwtKeyOptions = {}): JwtKeys {
   const issues: string[] = [];
-  if (config.secret === undefined && config.jwks === undefined) issues.push("auth.jwt: set secret (HS256) or jwks (RS256/ES256/EdDSA)");
-  if (config.secret !== undefined && config.secret.length < 32) issues.push("auth.jwt.secret: expected at least 32 characters");
-
   const algorithms = config.algorithms ?? [
     ...(config.secret !== undefined ? DEFAULT_SYMMETRIC : []),
     ...(config.jwks !== undefined ? DEFAULT_ASYMMETRIC : []),

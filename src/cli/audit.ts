@@ -6,12 +6,11 @@ import { AuditStore } from "../audit/store.ts";
 import { parseDuration } from "../config/duration.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { loadOrExit } from "./load.ts";
-import { defaultDataDir } from "../config/paths.ts";
-import { join } from "node:path";
+import { defaultAuditPath } from "../config/paths.ts";
 
 export const auditHelp = `Usage: sentinel audit [--config FILE] [filters] [--json] [--limit N] [--follow]
 
-Prints the audit trail of the database that FILE configures (default: ~/.local/share/sentinel/audit.db).
+Prints the audit trail of the database that FILE configures (default: ${defaultAuditPath({ HOME: "~" })}).
 
 Filters:
   --since DURATION     only rows newer than this (e.g. 15m, 1h, 7d)
@@ -45,7 +44,7 @@ export async function audit(argv: string[]): Promise<void> {
     limit: { type: "string" },
     follow: { type: "boolean", short: "f" },
   });
-  const path = values.db ?? (values.config ? (await loadOrExit(values.config)).audit.path : join(defaultDataDir(process.env), "audit.db"));
+  const path = values.db ?? (values.config ? (await loadOrExit(values.config)).audit.path : defaultAuditPath(process.env));
   if (!existsSync(path)) {
     process.stderr.write(`sentinel audit: no audit database at ${path} yet\n`);
     process.exit(1);

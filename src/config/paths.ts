@@ -14,6 +14,11 @@ export function defaultDataDir(env: Env): string {
   return env.XDG_DATA_HOME ? joinPath(env.XDG_DATA_HOME, "sentinel") : joinPath(env.HOME ?? "/", ".local", "share", "sentinel");
 }
 
+/** The audit database when the config names none; also what `sentinel audit` reads without --config. */
+export function defaultAuditPath(env: Env): string {
+  return joinPath(defaultDataDir(env), "audit.db");
+}
+
 export function joinPath(...parts: string[]): string {
   return normalize(parts.filter(Boolean).join("/"));
 }

@@ -1,78 +1,50 @@
-// The config file's shape, checked once at load with valibot. Keys are strict so
-// that a typo is reported instead of silently ignored.
+// The config file's shape, checked once at load with valibot, and what it turns
+// into: the config the gateway runs on, whose types are inferred from here. Keys
+// are strict so that a typo is reported instead of silently ignored. What depends
+// on where the file is or on the environment is filled in by load.ts.
 
 import * as v from "valibot";
-import { parseDuration } from "./duration.ts";
+import { backendEntry, checkEntries, NAME_PATTERN, restart, toBackend } from "./backends.ts";
+import { duration } from "./duration.ts";
+import { rate } from "./rate.ts";
 
 const MIB = 1024 * 1024;
 
-export const NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
-
-const duration = v.pipe(
-  v.union([v.number(), v.string()], "expected a duration such as 500ms, 60s or 5m"),
-  v.check((x) => parseDuration(x) !== null, "expected a duration such as 500ms, 60s or 5m"),
-  v.transform((x) => parseDuration(x)!),
-);
-
-const stringMap = v.record(v.string(), v.string("expected a string"));
 const roles = v.array(v.string("expected a role name"));
 
-/** "10/min", "100/s", "5000/h", "1/sec". */
-export const RATE_PATTERN = /^(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour|d|day)$/;
-const rate = v.pipe(v.string("expected a rate such as 10/min"), v.regex(RATE_PATTERN, "expected a rate such as 10/min, 100/s or 5000/h"));
-
 const globs = v.union([v.string(), v.array(v.string())], "expected a name pattern or a list of them");
+const list = (x: string | string[]) => (Array.isArray(x) ? x : [x]);
+
 /** An argument constraint: an exact value, or { pattern } / { in } / { not }. */
 const argConstraint = v.union([
-  v.strictObject({ pattern: v.string() }),
+  v.pipe(
+    v.strictObject({ pattern: v.string() }),
+    v.check((c) => isRegex(c.pattern), (issue) => `invalid pattern ${JSON.stringify(issue.input.pattern)}`),
+  ),
   v.strictObject({ in: v.array(v.unknown()) }),
   v.strictObject({ not: v.unknown() }),
   v.union([v.string(), v.number(), v.boolean(), v.null()]),
 ]);
+
 /** One RBAC rule: what it matches (by glob) and, optionally, what the arguments must be. */
-const rule = v.strictObject({
-  backends: v.optional(globs),
-  tools: v.optional(globs),
-  prompts: v.optional(globs),
-  resources: v.optional(globs),
-  args: v.optional(v.record(v.string(), argConstraint)),
-});
-
-const restart = v.strictObject({
-  initialDelay: v.optional(duration, 500),
-  maxDelay: v.optional(duration, 30_000),
-});
-
-// Fields every backend accepts, whatever its transport.
-const common = {
-  prefix: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_-]*$/, "expected letters, digits, _ or -"))),
-  timeout: v.optional(duration),
-  disabled: v.optional(v.boolean()),
-  restart: v.optional(restart),
-  description: v.optional(v.string()),
-  /** Calls in flight at this backend at most; further calls are refused at once, not queued. */
-  maxConcurrent: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-  /** "session": one connection per client session, so that backend-initiated requests can only mean that session. */
-  isolation: v.optional(v.picklist(["shared", "session"], 'expected "shared" or "session"'), "shared"),
-};
-
-export const StdioBackendSchema = v.strictObject({
-  ...common,
-  type: v.optional(v.literal("stdio")),
-  command: v.pipe(v.string("expected a command"), v.nonEmpty("expected a command")),
-  args: v.optional(v.array(v.string("expected a string")), []),
-  env: v.optional(stringMap, {}),
-  /** Names of parent environment variables passed through beyond the safe default set. */
-  inheritEnv: v.optional(v.array(v.string()), []),
-  cwd: v.optional(v.string()),
-});
-
-export const RemoteBackendSchema = v.strictObject({
-  ...common,
-  type: v.optional(v.picklist(["http", "streamable-http", "sse"], 'expected "http" or "sse"'), "http"),
-  url: v.pipe(v.string("expected a URL"), v.url("expected a URL")),
-  headers: v.optional(stringMap, {}),
-});
+const rule = v.pipe(
+  v.strictObject({
+    backends: v.optional(globs),
+    tools: v.optional(globs),
+    prompts: v.optional(globs),
+    resources: v.optional(globs),
+    args: v.optional(v.record(v.string(), argConstraint)),
+  }),
+  // Before the lists are made, so that a bare "" still names nothing.
+  v.check((r) => Boolean(r.backends || r.tools || r.prompts || r.resources), "names no backends, tools, prompts or resources, so it would match nothing"),
+  v.transform(({ backends, tools, prompts, resources, args }) => ({
+    ...(backends !== undefined && { backends: list(backends) }),
+    ...(tools !== undefined && { tools: list(tools) }),
+    ...(prompts !== undefined && { prompts: list(prompts) }),
+    ...(resources !== undefined && { resources: list(resources) }),
+    ...(args !== undefined && { args }),
+  })),
+);
 
 const count = (min: number) => v.pipe(v.number(), v.integer(), v.minValue(min));
 
@@ -91,15 +63,47 @@ const jsonLimits = (d: { messageBytes: number; depth: number; arrayItems: number
     {},
   );
 
-export const ConfigSchema = v.strictObject({
+const jwt = v.pipe(
+  v.strictObject({
+    /** HS256 shared secret (use ${env:...}); also what `sentinel token issue` signs with. */
+    secret: v.optional(v.pipe(v.string(), v.minLength(32, "expected at least 32 characters"))),
+    /** Public keys for RS256/ES256/EdDSA: a JWKS URL (cached, refreshed on unknown kid) or a JWKS file. */
+    jwks: v.optional(v.string()),
+    issuer: v.optional(v.union([v.string(), v.array(v.string())])),
+    audience: v.optional(v.union([v.string(), v.array(v.string())]), "sentinel"),
+    // Widened to string[]: jwt-keys.ts refuses unsupported names itself, whoever built its config.
+    algorithms: v.optional(
+      v.pipe(
+        v.array(v.picklist(["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"])),
+        v.transform((a): string[] => a),
+      ),
+    ),
+    clockTolerance: v.optional(duration, 30_000),
+    /** Claim holding the roles (a list, or a space-separated string like `scope`). */
+    rolesClaim: v.optional(v.string(), "roles"),
+    /** Longest accepted token lifetime left at verification; 0 = no limit. */
+    maxTtl: v.optional(duration, 0),
+  }),
+  v.check((j) => j.secret !== undefined || j.jwks !== undefined, "set secret (HS256) or jwks (RS256/ES256/EdDSA)"),
+  v.transform(({ issuer, audience, clockTolerance, maxTtl, ...j }) => ({
+    ...j,
+    ...(issuer !== undefined && { issuer: list(issuer) }),
+    audience: list(audience),
+    clockToleranceMs: clockTolerance,
+    maxTtlMs: maxTtl,
+  })),
+);
+
+const sections = v.strictObject({
   server: v.optional(
     v.strictObject({
-      name: v.optional(v.string()),
+      name: v.optional(v.string(), "sentinel"),
       /** Older name of limits.client.messageBytes, still accepted. */
       maxMessageBytes: v.optional(count(1024)),
       startupTimeout: v.optional(duration, 15_000),
       shutdownTimeout: v.optional(duration, 10_000),
       logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
+      /** Each backend's, unless it sets its own. */
       timeout: v.optional(duration, 60_000),
       /** Items per page of Sentinel's merged lists. */
       pageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 500),
@@ -107,15 +111,18 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   http: v.optional(
-    v.strictObject({
-      host: v.optional(v.string(), "127.0.0.1"),
-      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8787),
-      /** Origins allowed besides the loopback ones (DNS-rebinding protection). */
-      allowedOrigins: v.optional(v.array(v.string()), []),
-      sessionIdleTimeout: v.optional(duration, 30 * 60_000),
-      /** Open sessions at most; a client past it gets 503 until some expire or end. */
-      maxSessions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
-    }),
+    v.pipe(
+      v.strictObject({
+        host: v.optional(v.string(), "127.0.0.1"),
+        port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8787),
+        /** Origins allowed besides the loopback ones (DNS-rebinding protection). */
+        allowedOrigins: v.optional(v.array(v.string()), []),
+        sessionIdleTimeout: v.optional(duration, 30 * 60_000),
+        /** Open sessions at most; a client past it gets 503 until some expire or end. */
+        maxSessions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
+      }),
+      v.transform(({ sessionIdleTimeout, ...h }) => ({ ...h, sessionIdleMs: sessionIdleTimeout })),
+    ),
     {},
   ),
   limits: v.optional(
@@ -135,58 +142,50 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   identity: v.optional(
-    v.strictObject({
-      /**
-       * Who the stdio front's caller is when it brings no SENTINEL_TOKEN. Without
-       * it, the local user (no roles) if no auth is configured; else a token is required.
-       */
-      local: v.optional(v.strictObject({ sub: v.optional(v.string()), roles: v.optional(roles, []) })),
-      /** Present only when unauthenticated HTTP access is wanted: closed by default. */
-      anonymous: v.optional(v.strictObject({ roles: v.optional(roles, []) })),
-    }),
+    v.pipe(
+      v.strictObject({
+        /**
+         * Who the stdio front's caller is when it brings no SENTINEL_TOKEN. Without
+         * it, the local user (no roles) if no auth is configured; else a token is required.
+         */
+        local: v.optional(v.strictObject({ sub: v.optional(v.string()), roles: v.optional(roles, []) })),
+        /** Present only when unauthenticated HTTP access is wanted: closed by default. */
+        anonymous: v.optional(v.strictObject({ roles: v.optional(roles, []) })),
+      }),
+      v.transform((i) => ({ local: i.local, anonymous: i.anonymous ?? null })),
+    ),
     {},
   ),
   auth: v.optional(
-    v.strictObject({
-      jwt: v.optional(
-        v.strictObject({
-          /** HS256 shared secret (use ${env:...}); also what `sentinel token issue` signs with. */
-          secret: v.optional(v.pipe(v.string(), v.minLength(32, "expected at least 32 characters"))),
-          /** Public keys for RS256/ES256/EdDSA: a JWKS URL (cached, refreshed on unknown kid) or a JWKS file. */
-          jwks: v.optional(v.string()),
-          issuer: v.optional(v.union([v.string(), v.array(v.string())])),
-          audience: v.optional(v.union([v.string(), v.array(v.string())]), "sentinel"),
-          algorithms: v.optional(v.array(v.picklist(["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]))),
-          clockTolerance: v.optional(duration, 30_000),
-          /** Claim holding the roles (a list, or a space-separated string like `scope`). */
-          rolesClaim: v.optional(v.string(), "roles"),
-          /** Longest accepted token lifetime left at verification; 0 = no limit. */
-          maxTtl: v.optional(duration, 0),
-        }),
-      ),
-      apiKeys: v.optional(
-        v.array(
+    v.pipe(
+      v.strictObject({
+        jwt: v.optional(jwt),
+        apiKeys: v.optional(
+          v.array(
+            v.strictObject({
+              name: v.pipe(v.string(), v.nonEmpty()),
+              /** From `sentinel token hash`: "sha256:<hex>"; the key itself is never stored. */
+              hash: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 hex>" from `sentinel token hash`')),
+              roles: v.optional(roles, []),
+            }),
+          ),
+          [],
+        ),
+        /** OAuth 2.1 resource-server metadata (RFC 9728) served at /.well-known/oauth-protected-resource. */
+        oauth: v.optional(
           v.strictObject({
-            name: v.pipe(v.string(), v.nonEmpty()),
-            /** From `sentinel token hash`: "sha256:<hex>"; the key itself is never stored. */
-            hash: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 hex>" from `sentinel token hash`')),
-            roles: v.optional(roles, []),
+            authorizationServers: v.pipe(v.array(v.pipe(v.string(), v.url("expected a URL"))), v.minLength(1)),
+            /** This gateway's public resource URL; default: derived from the request. */
+            resource: v.optional(v.pipe(v.string(), v.url("expected a URL"))),
+            scopesSupported: v.optional(v.array(v.string())),
           }),
         ),
-        [],
-      ),
-      /** OAuth 2.1 resource-server metadata (RFC 9728) served at /.well-known/oauth-protected-resource. */
-      oauth: v.optional(
-        v.strictObject({
-          authorizationServers: v.pipe(v.array(v.pipe(v.string(), v.url("expected a URL"))), v.minLength(1)),
-          /** This gateway's public resource URL; default: derived from the request. */
-          resource: v.optional(v.pipe(v.string(), v.url("expected a URL"))),
-          scopesSupported: v.optional(v.array(v.string())),
-        }),
-      ),
-    }),
+      }),
+      v.transform((a) => ({ jwt: a.jwt ?? null, apiKeys: a.apiKeys, oauth: a.oauth ?? null })),
+    ),
     {},
   ),
+  /** null when absent: no RBAC configured, every identity may use everything. */
   rbac: v.optional(
     v.strictObject({
       roles: v.record(
@@ -199,13 +198,16 @@ export const ConfigSchema = v.strictObject({
     }),
   ),
   rateLimits: v.optional(
-    v.strictObject({
-      /** Every identity's budget for calls (tools/call, prompts/get, resources/read, ...). */
-      perIdentity: v.optional(rate),
-      roles: v.optional(v.record(v.string(), rate), {}),
-      backends: v.optional(v.record(v.string(), rate), {}),
-      tools: v.optional(v.record(v.string(), rate), {}),
-    }),
+    v.pipe(
+      v.strictObject({
+        /** Every identity's budget for calls (tools/call, prompts/get, resources/read, ...). */
+        perIdentity: v.optional(rate),
+        roles: v.optional(v.record(v.string(), rate), {}),
+        backends: v.optional(v.record(v.string(), rate), {}),
+        tools: v.optional(v.record(v.string(), rate), {}),
+      }),
+      v.transform(({ perIdentity, ...r }) => ({ perIdentity: perIdentity ?? null, ...r })),
+    ),
     {},
   ),
   pinning: v.optional(
@@ -218,21 +220,66 @@ export const ConfigSchema = v.strictObject({
   /** Kill switch: exposed tool names (globs) that no one may call. */
   disabledTools: v.optional(v.array(v.string()), []),
   audit: v.optional(
-    v.strictObject({
-      path: v.optional(v.string()),
-      enabled: v.optional(v.boolean(), true),
-      maxArgumentBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 16 * 1024),
-      /** Rows older than this are deleted (hourly); 0 keeps them forever. */
-      retention: v.optional(duration, 0),
-    }),
+    v.pipe(
+      v.strictObject({
+        /** Default: defaultAuditPath() in paths.ts, applied by load.ts with the environment. */
+        path: v.optional(v.string()),
+        enabled: v.optional(v.boolean(), true),
+        maxArgumentBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 16 * 1024),
+        /** Rows older than this are deleted (hourly); 0 keeps them forever. */
+        retention: v.optional(duration, 0),
+      }),
+      v.transform(({ retention, ...a }) => ({ ...a, retentionMs: retention })),
+    ),
     {},
   ),
-  // Backends are checked one by one in load.ts, picking the schema by their shape.
-  backends: v.optional(v.record(v.string(), v.unknown()), {}),
-  mcpServers: v.optional(v.record(v.string(), v.unknown()), {}),
+  // Claude Code's .mcp.json calls them mcpServers; both sections are read alike.
+  backends: v.optional(v.record(v.string(), backendEntry), {}),
+  mcpServers: v.optional(v.record(v.string(), backendEntry), {}),
 });
 
-export type RawConfig = v.InferOutput<typeof ConfigSchema>;
-export type RuleInput = v.InferOutput<typeof rule>;
-export type StdioBackendInput = v.InferOutput<typeof StdioBackendSchema>;
-export type RemoteBackendInput = v.InferOutput<typeof RemoteBackendSchema>;
+/** The whole config, validated, without what load.ts adds from the file's place and the environment. */
+export const ConfigSchema = v.pipe(
+  sections,
+  // Unlike v.check, a raw check runs even when other parts failed, so that one run lists every problem.
+  v.rawCheck(({ dataset, addIssue }) => checkEntries(dataset.value, dataset.issues ?? [], addIssue)),
+  v.transform(assemble),
+);
+
+/** What one section takes from another: backends their prefix and timeout, limits the older maxMessageBytes. */
+function assemble(c: v.InferOutput<typeof sections>) {
+  const { timeout, maxMessageBytes, startupTimeout, shutdownTimeout, ...server } = c.server;
+  const backends = [...Object.entries(c.backends), ...Object.entries(c.mcpServers)];
+  return {
+    server: { ...server, startupTimeoutMs: startupTimeout, shutdownTimeoutMs: shutdownTimeout },
+    /** client: what clients send; backend: what backends send. */
+    limits: { ...c.limits, client: { ...c.limits.client, messageBytes: maxMessageBytes ?? c.limits.client.messageBytes } },
+    http: c.http,
+    names: c.names,
+    identity: c.identity,
+    auth: c.auth,
+    rbac: c.rbac ?? null,
+    rateLimits: c.rateLimits,
+    pinning: c.pinning,
+    disabledTools: c.disabledTools,
+    audit: c.audit,
+    backends: backends.map(([name, b]) => toBackend(name, b, c.names.separator, timeout)),
+  };
+}
+
+/** Bounds on one incoming JSON-RPC message. */
+export type JsonLimits = v.InferOutput<ReturnType<typeof jsonLimits>>;
+export type Rule = v.InferOutput<typeof rule>;
+export type ArgConstraint = v.InferOutput<typeof argConstraint>;
+export type RestartPolicy = v.InferOutput<typeof restart>;
+export type ApiKey = v.InferOutput<typeof sections>["auth"]["apiKeys"][number];
+export type { Rate } from "./rate.ts";
+
+function isRegex(x: string): boolean {
+  try {
+    new RegExp(x);
+    return true;
+  } catch {
+    return false;
+  }
+}
