@@ -13,7 +13,7 @@
 
 import type { FileSink } from "bun";
 import { logger } from "../log.ts";
-import type { AuditRow } from "./store.ts";
+import type { AuditRow } from "./row.ts";
 
 const log = logger("audit");
 

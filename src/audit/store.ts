@@ -14,33 +14,15 @@ import type { Database, Statement } from "bun:sqlite";
 import { logger } from "../log.ts";
 import { openDatabase } from "../store/database.ts";
 import { Journal, readJournal, removeFile, writerAlive } from "./journal.ts";
+import type { AuditRow } from "./row.ts";
+
+export type { AuditRow, Decision, Outcome } from "./row.ts";
 
 const log = logger("audit");
 const BATCH_ROWS = 512;
 const BATCH_MS = 50;
 // A journal is replaced by a fresh file after this many rows (~1.5 MB), once they are all in SQLite.
 const JOURNAL_ROWS = 4096;
-
-export type Outcome = "ok" | "error" | "denied";
-export type Decision = "allowed" | "denied" | "rate_limited" | "disabled" | "unpinned";
-
-export type AuditRow = {
-  ts: number;
-  session: string | null;
-  front: string;
-  identity: string;
-  method: string;
-  backend: string | null;
-  target: string | null;
-  args: string | null;
-  outcome: Outcome;
-  errorCode: number | null;
-  error: string | null;
-  latencyUs: number;
-  roles: string[] | null;
-  decision: Decision | null;
-  rule: string | null;
-};
 
 type JournalRow = { file: string; folded: number };
 

@@ -3,7 +3,7 @@
 // and rule), or refuses it with a typed error and its verdict. Adding a step
 // (approvals, guardrails) is adding an entry to STEPS.
 
-import type { Decision } from "../audit/store.ts";
+import type { Decision } from "../audit/row.ts";
 import type { Backend } from "../backends/backend.ts";
 import type { Route } from "../dispatch/router.ts";
 import { BackendBusy, BackendUnavailable, Disabled, RateLimited, UnknownTarget, Withheld, type SentinelError } from "../errors.ts";

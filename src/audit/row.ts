@@ -1,0 +1,23 @@
+// One audit row: a client request, whatever its outcome, as the store writes it
+// and the journal keeps it until then.
+
+export type Outcome = "ok" | "error" | "denied";
+export type Decision = "allowed" | "denied" | "rate_limited" | "disabled" | "unpinned";
+
+export type AuditRow = {
+  ts: number;
+  session: string | null;
+  front: string;
+  identity: string;
+  method: string;
+  backend: string | null;
+  target: string | null;
+  args: string | null;
+  outcome: Outcome;
+  errorCode: number | null;
+  error: string | null;
+  latencyUs: number;
+  roles: string[] | null;
+  decision: Decision | null;
+  rule: string | null;
+};
