@@ -13,7 +13,7 @@
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ElicitRequestSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -77,19 +77,28 @@ async function main(): Promise<number> {
     log(`elicitation/create received: ${JSON.stringify(req.params).slice(0, 300)}`);
     return { action: "accept", content: {} };
   });
+  // The gateway announces a catalog change (a backend that came up) with tools/list_changed.
+  let listChanged = () => {};
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => listChanged());
 
   try {
     await client.connect(transport);
     log(`connected to Sentinel (${JSON.stringify(client.getServerVersion())})`);
     const call = CALLS[scenario];
     if (call) {
-      // Backends start asynchronously; the stdio front answers initialize once they settled, but be tolerant.
+      // Backends start asynchronously; the stdio front answers initialize once they settled, but be tolerant:
+      // list again at each tools/list_changed, armed before listing so that none is missed.
       const deadline = Date.now() + 10_000;
       for (;;) {
+        const changed = new Promise<void>((resolve) => (listChanged = resolve));
         const { tools } = await client.listTools();
         if (tools.some((t) => t.name === call.tool)) break;
-        if (Date.now() > deadline) throw new Error(`Sentinel never listed ${call.tool}; tools: ${tools.map((t) => t.name).join(", ")}`);
-        await Bun.sleep(100);
+        const left = deadline - Date.now();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), Math.max(0, left))));
+        const woke = await Promise.race([changed, late]);
+        clearTimeout(timer);
+        if (woke === "late") throw new Error(`Sentinel never listed ${call.tool}; tools: ${tools.map((t) => t.name).join(", ")}`);
       }
       const result = await client.callTool({ name: call.tool, arguments: call.args }, undefined, { timeout: 20_000 });
       const text = JSON.stringify(result);

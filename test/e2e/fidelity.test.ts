@@ -17,9 +17,11 @@ import {
   connectStdio,
   eventually,
   INIT,
+  nextLog,
   startFixture,
   startHttpGateway,
   stdioFixture,
+  tappedFixture,
   tempDir,
   textOf,
   writeConfig,
@@ -30,7 +32,7 @@ import {
 type Seen = { sampling: string[]; elicitation: string[]; roots: number; logs: string[]; updated: string[]; listChanged: number };
 
 /** A client that can sample, elicit and list roots, answering with its own name. */
-function capableClient(name: string, capabilities = true): { client: Client; seen: Seen } {
+function capableClient(name: string, capabilities = true): { client: Client; seen: Seen; nextListChanged: () => Promise<void> } {
   const client = new Client(
     { name, version: "1.0.0" },
     { capabilities: capabilities ? { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } } : {} },
@@ -53,8 +55,14 @@ function capableClient(name: string, capabilities = true): { client: Client; see
   }
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.logs.push(String(n.params.data)));
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void seen.updated.push(n.params.uri));
-  client.setNotificationHandler(ToolListChangedNotificationSchema, () => void seen.listChanged++);
-  return { client, seen };
+  const listChanged: (() => void)[] = [];
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    seen.listChanged++;
+    for (const resolve of listChanged.splice(0)) resolve();
+  });
+  /** Resolves at the next tools/list_changed this client gets. */
+  const nextListChanged = () => new Promise<void>((resolve) => listChanged.push(resolve));
+  return { client, seen, nextListChanged };
 }
 
 let beta: Spawned;
@@ -66,7 +74,8 @@ beforeAll(async () => {
   configPath = writeConfig(tempDir(), {
     identity: { anonymous: { roles: [] } },
     backends: {
-      alpha: stdioFixture("alpha"),
+      // Tapped: tests wait on "[alpha] received ..." for a call to be at the backend.
+      alpha: tappedFixture("alpha"),
       beta: { url: beta.url },
       iso: stdioFixture("iso", { isolation: "session" }),
       slowpoke: stdioFixture("slowpoke", { timeout: "300ms" }),
@@ -131,8 +140,9 @@ describe("server-to-client requests", () => {
     const a = await httpClient("A");
     const b = await httpClient("B");
     try {
+      const atBackend = nextLog(gw.stderr, /\[alpha\] received tools\/call wait/);
       const busy = a.client.callTool({ name: "alpha__wait", arguments: { ms: 1500 } });
-      await Bun.sleep(200);
+      await atBackend;
       const res = await b.client.callTool({ name: "alpha__ask_llm", arguments: { prompt: "whose?" } });
       expect(res.isError).toBe(true);
       expect(textOf(res)).toContain("isolation: session");
@@ -242,12 +252,20 @@ describe("notifications", () => {
       expect(c.seen.updated).toEqual([]);
       expect(gw.stderr().match(/\[alpha\] subscribed fixture:\/\/alpha\/info/g)).toHaveLength(1);
       await a.client.unsubscribeResource({ uri });
-      await Bun.sleep(100);
+      // Had the gateway unsubscribed alpha, alpha would have logged it before answering, so before it
+      // receives this later call: its stderr is one ordered stream.
+      const later = nextLog(gw.stderr, /\[alpha\] received tools\/call echo/);
+      await a.client.callTool({ name: "alpha__echo", arguments: { text: "after A left" } });
+      await later;
       expect(gw.stderr()).not.toContain("[alpha] unsubscribed");
       await b.client.unsubscribeResource({ uri });
       await eventually(() => gw.stderr().includes("[alpha] unsubscribed fixture://alpha/info"));
       await a.client.callTool({ name: "alpha__touch", arguments: {} });
-      await Bun.sleep(200);
+      // A list change that alpha sends after the update reaches A on the same stream as the update
+      // would have, so it arrives after it: once A has it, an update sent to A would be there.
+      const listChanged = a.nextListChanged();
+      await a.client.callTool({ name: "alpha__grow", arguments: { tool: "after_unsubscribe" } });
+      await listChanged;
       expect(a.seen.updated).toHaveLength(1);
     } finally {
       await Promise.all([a.client.close(), b.client.close(), c.client.close()]);
@@ -261,8 +279,9 @@ describe("cancellation", () => {
     try {
       const before = (gw.stderr().match(/\[alpha\] wait cancelled/g) ?? []).length;
       const abort = new AbortController();
+      const atBackend = nextLog(gw.stderr, /\[alpha\] received tools\/call wait/);
       const call = a.client.callTool({ name: "alpha__wait", arguments: { ms: 10_000 } }, undefined, { signal: abort.signal });
-      await Bun.sleep(200);
+      await atBackend;
       abort.abort("user pressed stop");
       await expect(call).rejects.toThrow();
       await eventually(() => (gw.stderr().match(/\[alpha\] wait cancelled/g) ?? []).length === before + 1);
@@ -288,13 +307,14 @@ describe("cancellation", () => {
     const sid = init.headers.get("mcp-session-id")!;
     await init.text();
     const abort = new AbortController();
+    const atBackend = nextLog(gw.stderr, /\[alpha\] received tools\/call wait/);
     const pending = fetch(gw.url, {
       method: "POST",
       headers: { ...headers, "mcp-session-id": sid },
       body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "alpha__wait", arguments: { ms: 10_000 } } }),
       signal: abort.signal,
     }).catch(() => null);
-    await Bun.sleep(300);
+    await atBackend;
     abort.abort();
     await pending;
     await eventually(() => (gw.stderr().match(/\[alpha\] wait cancelled/g) ?? []).length === before + 1);
@@ -338,9 +358,23 @@ describe("sessions and versions", () => {
     await grow("g1");
     const seen = await read(first, /list_changed/);
     const lastId = /id: (\d+)/.exec(seen)![1]!;
+    // A witness session with its stream open: the gateway announces a list change to every session
+    // in one pass, so once the witness has it, the announcement is in this session's backlog.
+    const witness = await post(INIT);
+    const witnessId = witness.headers.get("mcp-session-id")!;
+    await witness.text();
+    await post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": witnessId });
+    const witnessStream = await fetch(gw.url, { headers: { accept: "text/event-stream", "mcp-session-id": witnessId } });
     await grow("g2"); // announced while no stream is open
-    await Bun.sleep(200);
-    const again = await read(await open(lastId), /list_changed/);
+    await read(witnessStream, /list_changed/);
+    // The gateway may not have seen the first stream close yet (409 until it has).
+    const resumed = await eventually(async () => {
+      const res = await open(lastId);
+      if (res.status === 200) return res;
+      await res.text();
+      return null;
+    });
+    const again = await read(resumed!, /list_changed/);
     expect(again).toContain("notifications/tools/list_changed");
     expect(Number(/id: (\d+)/.exec(again)![1])).toBeGreaterThan(Number(lastId));
   });

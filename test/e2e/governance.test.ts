@@ -9,7 +9,20 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
-import { BIN, eventually, INIT, runCli, startHttpGateway, stdioFixture, tempDir, textOf, writeConfig, type HttpGateway } from "./harness.ts";
+import {
+  BIN,
+  eventually,
+  INIT,
+  nextLog,
+  runCli,
+  startHttpGateway,
+  stdioFixture,
+  tappedFixture,
+  tempDir,
+  textOf,
+  writeConfig,
+  type HttpGateway,
+} from "./harness.ts";
 
 const SECRET = "hs256-test-secret-0123456789abcdefghij";
 const ISSUER = "https://idp.sentinel.test";
@@ -234,14 +247,15 @@ describe("backend concurrency", () => {
   test("a backend at its in-flight limit refuses the next call at once with -32030", async () => {
     const cfg = writeConfig(tempDir(), {
       identity: { anonymous: { roles: [] } },
-      backends: { narrow: stdioFixture("narrow", { maxConcurrent: 1 }) },
+      backends: { narrow: tappedFixture("narrow", { maxConcurrent: 1 }) },
     });
     const g = await startHttpGateway(cfg);
     const c = new Client({ name: "busy", version: "1" });
     await c.connect(new StreamableHTTPClientTransport(new URL(g.url)));
     try {
+      const atBackend = nextLog(g.stderr, /\[narrow\] received tools\/call sleep/);
       const slow = c.callTool({ name: "narrow__sleep", arguments: { ms: 600 } });
-      await Bun.sleep(100);
+      await atBackend;
       const started = performance.now();
       await expect(c.callTool({ name: "narrow__echo", arguments: { text: "x" } })).rejects.toThrow(/-32030.*busy/);
       expect(performance.now() - started).toBeLessThan(300);
@@ -292,12 +306,16 @@ describe("audit and secrets", () => {
   test("no token, API key or resolved secret reaches the audit database or the log", async () => {
     const c = await httpClient(await hs256({ sub: "alice", roles: ["developer"] }));
     const planted = "sk-live-" + "s".repeat(30);
+    const audit = ["audit", "--config", configPath, "--json", "--identity", "alice", "--tool", "alpha__echo"];
+    const echoes = async () => (await runCli(audit, { E2E_JWT_SECRET: SECRET })).stdout.trim().split("\n").filter(Boolean).length;
+    const before = await echoes();
     try {
       await c.callTool({ name: "alpha__echo", arguments: { text: `key ${planted}`, api_key: "hunter2-plain", nested: { password: "p4ssw0rd!" } } });
     } finally {
       await c.close();
     }
-    await Bun.sleep(150); // one audit batch
+    // Its row reaches the database with the next audit batch; a database row can only be polled.
+    await eventually(async () => (await echoes()) > before);
     const db = readFileSync(`${dir}/audit.db`, "latin1") + readFileSync(`${dir}/audit.db-wal`, "latin1");
     const logs = gw.stderr();
     const token = await hs256({ sub: "alice", roles: ["developer"] });

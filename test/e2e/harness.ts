@@ -315,3 +315,22 @@ export function stdioRpc(configPath: string): StdioRpc {
     },
   };
 }
+
+const TAP = join(ROOT, "test/fixtures/request-tap.ts");
+
+/** stdioFixture whose backend also logs each request it receives (test/fixtures/request-tap.ts). */
+export function tappedFixture(name: string, extra: Record<string, unknown> = {}) {
+  return { command: BUN, args: ["--preload", TAP, FIXTURE, "--name", name], ...extra };
+}
+
+/**
+ * Resolves once `stderr()` holds more lines matching `pattern` than when it was
+ * called: call it before the action whose log line it waits for. Polled, because
+ * the gateways above expose their stderr as text.
+ */
+export function nextLog(stderr: () => string, pattern: RegExp, ms = 10_000): Promise<void> {
+  const all = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g");
+  const count = () => stderr().match(all)?.length ?? 0;
+  const before = count();
+  return eventually(() => count() > before, ms, 10).then(() => undefined);
+}

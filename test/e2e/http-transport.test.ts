@@ -2,7 +2,7 @@
 // closed by default, sessions, protocol-version and Origin checks.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { INIT, startHttpGateway, stdioFixture, tempDir, writeConfig, type HttpGateway } from "./harness.ts";
+import { INIT, nextLog, startHttpGateway, stdioFixture, tempDir, writeConfig, type HttpGateway } from "./harness.ts";
 
 const ACCEPT = "application/json, text/event-stream";
 const json = { "content-type": "application/json", accept: ACCEPT };
@@ -129,10 +129,20 @@ describe("sessions and headers", () => {
     }
   });
 
-  test("idle sessions expire", async () => {
+  test("idle sessions expire, and what they held is released", async () => {
     const sid = await open();
     expect((await ping({ "mcp-session-id": sid })).status).toBe(200);
-    await Bun.sleep(1000);
+    // Any request would renew the session, so the expiry is watched from the side: the session's
+    // subscription is dropped when it ends, and the backend logs its unsubscribe.
+    const uri = "fixture://alpha/info";
+    const released = nextLog(gw.stderr, /\[alpha\] unsubscribed fixture:\/\/alpha\/info/);
+    const sub = await fetch(gw.url, {
+      method: "POST",
+      headers: { ...json, "mcp-session-id": sid },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri } }),
+    });
+    expect(await sub.json()).toMatchObject({ id: 2, result: {} });
+    await released;
     expect((await ping({ "mcp-session-id": sid })).status).toBe(404);
   });
 });

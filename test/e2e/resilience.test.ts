@@ -2,7 +2,20 @@
 // gateway down: callers get a prompt, clear error and the backend comes back.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { auditRows, connectStdio, eventually, startHttpGateway, connectHttp, stdioFixture, tempDir, textOf, writeConfig, type Gateway } from "./harness.ts";
+import {
+  auditRows,
+  connectHttp,
+  connectStdio,
+  eventually,
+  nextLog,
+  startHttpGateway,
+  stdioFixture,
+  tappedFixture,
+  tempDir,
+  textOf,
+  writeConfig,
+  type Gateway,
+} from "./harness.ts";
 
 describe("a backend that crashes mid-call", () => {
   let gw: Gateway;
@@ -110,13 +123,14 @@ describe("stdio backend environment and logs", () => {
 
 describe("shutdown", () => {
   test("SIGTERM drains an in-flight call, stops the backend's process group, keeps the audit row, exits 0", async () => {
-    const configPath = writeConfig(tempDir(), { identity: { anonymous: { roles: [] } }, backends: { drain: stdioFixture("drainer") } });
+    const configPath = writeConfig(tempDir(), { identity: { anonymous: { roles: [] } }, backends: { drain: tappedFixture("drainer") } });
     const gw = await startHttpGateway(configPath);
     const client = await connectHttp(gw.url);
     const pids = () => Bun.spawnSync(["pgrep", "-f", "echo-server.ts --name drainer"]).stdout.toString().trim();
     expect(pids()).not.toBe("");
+    const atBackend = nextLog(gw.stderr, /\[drain\] received tools\/call sleep/);
     const call = client.callTool({ name: "drain__sleep", arguments: { ms: 800 } });
-    await Bun.sleep(200);
+    await atBackend;
     gw.proc.kill("SIGTERM");
     expect(textOf(await call)).toBe("slept 800");
     expect(await gw.proc.exited).toBe(0);

@@ -99,12 +99,21 @@ describe("AuditStore", () => {
     const path = join(dir, "async.db");
     const store = AuditStore.open(path);
     try {
+      // The batch timer calls flush(): waiting for that call, not for a guessed time, is waiting for the batch.
+      const flushed = new Promise<boolean>((resolve) => {
+        const flush = store.flush.bind(store);
+        store.flush = () => {
+          const written = flush();
+          resolve(written);
+          return written;
+        };
+      });
       store.record(row(1));
       store.record(row(2));
       const reader = new Database(path);
       try {
         expect(queryAudit(reader, { limit: 10 }).length).toBe(0);
-        await Bun.sleep(120);
+        expect(await flushed).toBe(true);
         expect(queryAudit(reader, { limit: 10 }).map((r) => r.target)).toEqual(["github__tool1", "github__tool2"]);
       } finally {
         reader.close();
