@@ -15,6 +15,10 @@ export abstract class SentinelError extends Error {
   abstract readonly rpcCode: number;
   readonly httpStatus: number = 200;
   readonly data?: unknown;
+  /** Headers that an HTTP answer carrying this error adds (Retry-After, for refusals that say when to retry). */
+  get httpHeaders(): Record<string, string> | undefined {
+    return undefined;
+  }
 
   constructor(message: string, data?: unknown) {
     super(message);
@@ -65,6 +69,15 @@ export class Conflict extends InvalidRequest {
 export class Overloaded extends InvalidRequest {
   override readonly code = "overloaded";
   override readonly httpStatus = 503;
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(message);
+  }
+  override get httpHeaders(): Record<string, string> {
+    return { "retry-after": String(this.retryAfterS) };
+  }
 }
 
 export class MessageTooLarge extends SentinelError {
@@ -149,15 +162,27 @@ export class Unauthenticated extends SentinelError {
 
 /** A call over budget: data.retryAfterMs says when to try again. Over HTTP: 429 with Retry-After. */
 export class RateLimited extends SentinelError {
+  static readonly rpcCode = -32029;
   readonly code = "rate_limited";
-  readonly rpcCode = -32029;
+  readonly rpcCode = RateLimited.rpcCode;
   override readonly httpStatus = 429;
   readonly retryAfterMs: number;
   constructor(what: string, retryAfterMs: number) {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    super(`Rate limit exceeded (${what}); retry after ${seconds} s`, { retryAfterMs: Math.ceil(retryAfterMs) });
+    super(`Rate limit exceeded (${what}); retry after ${retryAfterS(retryAfterMs)} s`, { retryAfterMs: Math.ceil(retryAfterMs) });
     this.retryAfterMs = retryAfterMs;
   }
+  override get httpHeaders(): Record<string, string> {
+    return { "retry-after": String(retryAfterS(this.retryAfterMs)) };
+  }
+  /** The refusal an error answer carries, read back from its JSON-RPC form; null if it is another error. */
+  static fromWire(error: JsonRpcErrorObject): RateLimited | null {
+    const ms = error.code === RateLimited.rpcCode ? (error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs : undefined;
+    return typeof ms === "number" ? new RateLimited("", ms) : null;
+  }
+}
+
+function retryAfterS(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /** A backend at its in-flight limit: refused at once rather than queued. */
@@ -190,6 +215,23 @@ export class Withheld extends SentinelError {
 export class InternalError extends SentinelError {
   readonly code = "internal";
   readonly rpcCode = -32603;
+}
+
+/** An exception that escaped an HTTP handler: no JSON-RPC answer was made, so the status says 500. */
+export class Unhandled extends InternalError {
+  override readonly httpStatus = 500;
+  constructor() {
+    super("Internal error");
+  }
+}
+
+/**
+ * The typed error behind a JSON-RPC error answer when HTTP must state it too:
+ * the pipeline answers in JSON-RPC, and a request refused as a whole for its
+ * rate is also a 429 with Retry-After. Null for any other answer (HTTP 200).
+ */
+export function httpRefusalOf(error: JsonRpcErrorObject): SentinelError | null {
+  return RateLimited.fromWire(error);
 }
 
 /** Configuration problems: reported at start (exit 2), never sent over JSON-RPC. */

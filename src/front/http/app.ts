@@ -1,0 +1,58 @@
+// The Streamable HTTP front's routes (MCP 2025-11-25 transport), as a Hono app
+// that tests drive with `app.request()`: POST /mcp carries client messages,
+// GET /mcp opens the server-to-client event stream, DELETE /mcp ends a session.
+// Handlers read the raw Request and build Responses directly: Hono routes, and
+// the hot path pays for nothing else (measured: middleware and Context helpers
+// cost ~15 µs CPU per request here).
+
+import { Hono, type Context } from "hono";
+import type { Config } from "../../config/load.ts";
+import { toJsonRpcError, Unhandled } from "../../errors.ts";
+import { failure } from "../../jsonrpc/message.ts";
+import { logger } from "../../log.ts";
+import type { TokenVerifier } from "./credential-gate.ts";
+import type { FrontGateway, FrontSession } from "./gateway-api.ts";
+import { postRoute } from "./post-route.ts";
+import { JSON_HEADERS } from "./response-shaper.ts";
+import { routeContext, type Env, type HttpAppOptions } from "./route-context.ts";
+import { deleteRoute, streamRoute } from "./session-routes.ts";
+
+export type { HttpAppOptions, ServerHooks } from "./route-context.ts";
+export type HttpApp = Hono<Env>;
+
+const log = logger("http");
+
+export function createHttpApp<S extends FrontSession>(gateway: FrontGateway<S>, auth: TokenVerifier, options: HttpAppOptions<S>): HttpApp {
+  const routes = routeContext(gateway, auth, options);
+  const oauth = gateway.config.auth.oauth;
+  const app = new Hono<Env>();
+  app.get("/healthz", () => Response.json({ status: "ok" }));
+  if (oauth) {
+    const metadata = protectedResourceMetadata(oauth);
+    app.get("/.well-known/oauth-protected-resource", metadata);
+    app.get("/.well-known/oauth-protected-resource/mcp", metadata);
+  }
+  app.post("/mcp", postRoute(routes));
+  app.get("/mcp", streamRoute(routes));
+  app.delete("/mcp", deleteRoute(routes));
+  app.notFound(() => Response.json({ error: "not found" }, { status: 404 }));
+  app.onError((err) => {
+    log.error(`unhandled: ${err.message}`);
+    const e = new Unhandled();
+    return new Response(JSON.stringify(failure(null, toJsonRpcError(e))), { status: e.httpStatus, headers: JSON_HEADERS });
+  });
+  return app;
+}
+
+/** RFC 9728 metadata, so that OAuth clients find the authorization server. */
+function protectedResourceMetadata(o: NonNullable<Config["auth"]["oauth"]>) {
+  return function metadata(c: Context<Env>): Response {
+    return Response.json({
+      resource: o.resource ?? new URL("/mcp", c.req.raw.url).href,
+      authorization_servers: o.authorizationServers,
+      bearer_methods_supported: ["header"],
+      resource_name: "Sentinel MCP gateway",
+      ...(o.scopesSupported && { scopes_supported: o.scopesSupported }),
+    });
+  };
+}

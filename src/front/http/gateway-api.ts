@@ -1,0 +1,32 @@
+// What the HTTP front needs of the gateway, and nothing more: the front depends
+// on these shapes, not on the Gateway class, so that either can change inside.
+// `S` is the gateway's own session type, handed back to it as it came.
+
+import type { Principal } from "../../auth/principal.ts";
+import type { Config } from "../../config/load.ts";
+import type { JsonRpcId, Message, Notification, Request, Response } from "../../jsonrpc/message.ts";
+
+/** A client session as the front sees it: who, when last used, what it still runs. */
+export type FrontSession = {
+  readonly identity: Principal;
+  lastSeen: number;
+  readonly inflight: { readonly size: number };
+  cancel(id: JsonRpcId, reason: string): void;
+};
+
+export type FrontPipeline<S extends FrontSession> = {
+  /** Resolves to null when the client cancelled the request: no answer is due. */
+  request(session: S, req: Request, relate?: (m: Message) => void, identity?: Principal): Promise<Response | null>;
+  notification(session: S, n: Notification): void;
+  response(session: S, r: Response): void;
+  /** Audits a message the front refused and returns its JSON-RPC error answer. */
+  rejected(session: S | null, front: string, id: JsonRpcId | null, err: unknown): Response;
+};
+
+export type FrontGateway<S extends FrontSession = FrontSession> = {
+  readonly config: Config;
+  readonly pipeline: FrontPipeline<S>;
+  openSession(id: string, front: "http", identity: Principal, deliver: (m: Message) => void): S;
+  closeSession(session: S, reason: string): void;
+  reidentify(session: S, identity: Principal): void;
+};

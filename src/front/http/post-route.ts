@@ -1,0 +1,65 @@
+// POST /mcp: client messages in, answers out. The hot path: the raw Request
+// is read and a Response built directly (see app.ts for what Hono's helpers cost).
+
+import type { Context } from "hono";
+import type { Principal } from "../../auth/principal.ts";
+import { InvalidRequest, MessageTooLarge } from "../../errors.ts";
+import { isNotification, isRequest, type Message } from "../../jsonrpc/message.ts";
+import type { FrontSession } from "./gateway-api.ts";
+import { parsePosted, postBody } from "./post-body.ts";
+import { answerBatch, answerOne } from "./response-shaper.ts";
+import { acceptsEvents, type Env, type RouteContext } from "./route-context.ts";
+import type { HttpSession } from "./session-table.ts";
+
+export function postRoute<S extends FrontSession>({ gateway, sessions, posts, refuse, gate, sessionOf }: RouteContext<S>) {
+  const { pipeline } = gateway;
+  const limits = gateway.config.limits.client;
+  const max = limits.messageBytes;
+  const { reject } = refuse;
+
+  /** The session a POST's messages go to: a new one for initialize, else the one it names. */
+  const enter = (messages: Message[], initialize: boolean, headers: Headers, who: Principal): HttpSession<S> | Response => {
+    const first = messages[0]!;
+    const firstId = isRequest(first) ? first.id : null;
+    if (!initialize) return sessionOf(headers, firstId, who);
+    if (messages.length > 1) return reject(new InvalidRequest("Invalid Request: initialize must not be batched"), firstId);
+    const opened = sessions.open(who);
+    return opened instanceof Error ? reject(opened, firstId) : opened;
+  };
+
+  return async function post(c: Context<Env>): Promise<Response> {
+    const req = c.req.raw;
+    const identity = await gate(req);
+    if (identity instanceof Response) return identity;
+    const text = await postBody(req, max);
+    if (text === null) return reject(new MessageTooLarge(max));
+    const posted = parsePosted(text, limits, refuse);
+    if (posted instanceof Response) return posted;
+    const { messages } = posted;
+    const first = messages[0]!;
+    const initialize = isRequest(first) && first.method === "initialize";
+    const entry = enter(messages, initialize, req.headers, identity);
+    if (entry instanceof Response) return entry;
+    const { session } = entry;
+    session.lastSeen = Date.now();
+    // Each request is authorized by its own credential (a refreshed token may carry other roles).
+    if (identity !== session.identity) gateway.reidentify(session, identity);
+
+    const requests = messages.filter(isRequest);
+    for (const m of messages) {
+      if (isNotification(m)) pipeline.notification(session, m);
+      else if (!isRequest(m)) pipeline.response(session, m);
+    }
+    // Only notifications and responses: accepted (202), or some refused (their error's status, no body).
+    if (requests.length === 0) return new Response(null, { status: posted.refusal?.httpStatus ?? 202 });
+    // Calls longer than the idle timeout must not be cut by it (only configured for such backends).
+    c.env?.calling(req);
+    posts.add(req, session, requests);
+    try {
+      if (posted.batch) return await answerBatch(pipeline, session, identity, requests);
+      return await answerOne(pipeline, session, identity, requests[0]!, acceptsEvents(req), initialize ? entry.id : null);
+    } finally {
+      posts.delete(req);
+    }
+  };
+}
