@@ -179,10 +179,16 @@ describe("transport rules", () => {
     expect((await json(res)).result.content[0].text).toBe("did 2 steps");
   });
 
+  /** Until the call is in flight at the backend (so that cancelling it has something to cancel). */
+  const atBackend = async () => {
+    const alpha = front.gateway.backends.find((b) => b.name === "alpha")!;
+    while (alpha.inFlight === 0) await new Promise((r) => setImmediate(r));
+  };
+
   test("a call the client cancels: 204 with no body", async () => {
     const slow = call("tools/call", { name: "alpha__wait", arguments: { ms: 10_000 } });
     const pending = post(front.app, slow, inSession());
-    await Bun.sleep(200);
+    await atBackend();
     const cancel = await post(front.app, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: slow.id } }, inSession());
     expect(cancel.status).toBe(202);
     const res = await pending;
@@ -193,7 +199,7 @@ describe("transport rules", () => {
   test("a POST whose client has gone has its calls cancelled by the disconnect sweep", async () => {
     const gone = new AbortController();
     const pending = post(front.app, call("tools/call", { name: "alpha__wait", arguments: { ms: 10_000 } }), inSession(), { signal: gone.signal });
-    await Bun.sleep(200);
+    await atBackend();
     gone.abort();
     front.posts.sweep();
     expect((await pending).status).toBe(204);
