@@ -8,6 +8,7 @@ import type { JsonLimits } from "../config/load.ts";
 import { LimitExceeded } from "../errors.ts";
 import { EDGE } from "../jsonrpc/lines.ts";
 import { failure, idFromEdges, idOf, owesAnswer, toMessage, type JsonRpcId, type Message } from "../jsonrpc/message.ts";
+import { joinBytes } from "../jsonrpc/bytes.ts";
 import { RAW_FROM, scanResponse } from "../jsonrpc/raw-result.ts";
 import { checkShape, limitExceeded, parseWithin } from "../jsonrpc/shape.ts";
 import type { Logger } from "../log.ts";
@@ -72,7 +73,7 @@ export class Intake {
       }
       if (message) return this.deliver(message, relatedTo);
     }
-    this.text(decoder.decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)), relatedTo);
+    this.text(decoder.decode(joinBytes(parts, size)), relatedTo);
   }
 
   /** An SSE message event's data, as text or (a large one) as bytes. */

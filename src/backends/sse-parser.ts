@@ -29,6 +29,8 @@ export class EventTooLarge extends Error {
   }
 }
 
+import { joinBytes } from "../jsonrpc/bytes.ts";
+
 const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
@@ -125,7 +127,7 @@ class SseParser {
       if (this.dataSize > this.max) throw new EventTooLarge(this.max);
       return;
     }
-    const value = from >= size ? "" : decoder.decode(join(skip(pieces, from), size - from));
+    const value = from >= size ? "" : decoder.decode(joinBytes(skip(pieces, from), size - from));
     if (field === "event") this.event = value;
     else if (field === "id") this.id = value;
     else if (field === "retry" && /^\d+$/.test(value)) this.opts.onRetry?.(Number(value));
@@ -136,7 +138,7 @@ class SseParser {
       const event = this.event || "message";
       const id = this.id !== undefined ? { id: this.id } : {};
       if (this.dataSize >= this.rawFrom) this.onEvent({ event, data: "", ...id, raw: { parts: this.data, size: this.dataSize } });
-      else this.onEvent({ event, data: decoder.decode(join(this.data, this.dataSize)), ...id });
+      else this.onEvent({ event, data: decoder.decode(joinBytes(this.data, this.dataSize)), ...id });
     }
     this.event = "";
     this.data = [];
@@ -150,7 +152,7 @@ function prefix(pieces: Uint8Array[], n: number): Uint8Array {
   const first = pieces[0];
   if (!first) return new Uint8Array(0);
   if (first.length >= n || pieces.length === 1) return first.subarray(0, n);
-  return join(pieces, n).subarray(0, n);
+  return joinBytes(pieces, n).subarray(0, n);
 }
 
 /** The pieces without their first `n` bytes. */
@@ -167,16 +169,3 @@ function skip(pieces: Uint8Array[], n: number): Uint8Array[] {
   return out;
 }
 
-/** The pieces as one array (at most `size` bytes). */
-function join(pieces: Uint8Array[], size: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const p of pieces) {
-    const take = Math.min(p.length, size - offset);
-    out.set(take === p.length ? p : p.subarray(0, take), offset);
-    offset += take;
-    if (offset >= size) break;
-  }
-  return out;
-}

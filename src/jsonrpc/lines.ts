@@ -4,6 +4,8 @@
 // (never buffered whole) and reported once, with its first and last bytes so
 // that the reader can still tell which request it answered.
 
+import { joinBytes } from "./bytes.ts";
+
 const NEWLINE = 0x0a;
 const decoder = new TextDecoder();
 const NON_BLANK = /\S/;
@@ -70,12 +72,12 @@ export class LineDecoder {
     if (bytes.length === 0) return;
     this.size += bytes.length;
     if (this.skipping) {
-      if (this.head.length < EDGE) this.head = concat([this.head, bytes.subarray(0, EDGE - this.head.length)], Math.min(EDGE, this.head.length + bytes.length));
+      if (this.head.length < EDGE) this.head = joinBytes([this.head, bytes.subarray(0, EDGE - this.head.length)], Math.min(EDGE, this.head.length + bytes.length));
       this.keepTail(bytes);
       return;
     }
     if (this.size > this.maxBytes) {
-      const kept = concat([...this.parts, bytes], this.size);
+      const kept = joinBytes([...this.parts, bytes], this.size);
       this.skipping = true;
       this.parts = [];
       this.head = kept.slice(0, EDGE);
@@ -88,7 +90,7 @@ export class LineDecoder {
   }
 
   private keepTail(bytes: Uint8Array): void {
-    const joined = bytes.length >= EDGE ? bytes.subarray(bytes.length - EDGE) : concat([this.tail, bytes], this.tail.length + bytes.length);
+    const joined = bytes.length >= EDGE ? bytes.subarray(bytes.length - EDGE) : joinBytes([this.tail, bytes], this.tail.length + bytes.length);
     this.tail = joined.slice(Math.max(0, joined.length - EDGE));
   }
 
@@ -107,7 +109,7 @@ export class LineDecoder {
       this.emitLarge(parts, size);
       return;
     }
-    const bytes = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size);
+    const bytes = this.parts.length === 1 ? this.parts[0]! : joinBytes(this.parts, this.size);
     this.reset();
     this.emit(bytes);
   }
@@ -138,12 +140,3 @@ export class LineDecoder {
   }
 }
 
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}

@@ -6,6 +6,7 @@
 // and the front needs more of a relayed result than that.
 
 import type { JsonLimits } from "../config/load.ts";
+import { joinBytes } from "./bytes.ts";
 import { scanMessage, type Span } from "./scan.ts";
 import type { Scope } from "./shape.ts";
 import { isId, type Message } from "./message.ts";
@@ -34,7 +35,7 @@ export class RawResult {
 
   /** The result as a value, for the few callers that read results (Sentinel's own requests). */
   parse(): Record<string, unknown> {
-    return JSON.parse(decoder.decode(concat(this.bytes(), this.byteLength))) as Record<string, unknown>;
+    return JSON.parse(decoder.decode(joinBytes(this.bytes(), this.byteLength))) as Record<string, unknown>;
   }
 }
 
@@ -61,7 +62,7 @@ export function scanResponse(parts: Uint8Array[], limits: JsonLimits, scope: Sco
 /** A short member's value (an id, the version), parsed. */
 function small(parts: Uint8Array[], span: Span): unknown {
   if (span.end - span.start > 1024) return undefined;
-  return JSON.parse(decoder.decode(concat(slice(parts, span), span.end - span.start)));
+  return JSON.parse(decoder.decode(joinBytes(slice(parts, span), span.end - span.start)));
 }
 
 function slice(parts: Uint8Array[], span: Span): Uint8Array[] {
@@ -77,13 +78,3 @@ function slice(parts: Uint8Array[], span: Span): Uint8Array[] {
   return out;
 }
 
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
