@@ -99,16 +99,18 @@ export class Router {
     return result;
   }
 
-  private async named(kind: "tool" | "prompt", method: string, params: Params): Promise<Route> {
+  private named(kind: "tool" | "prompt", method: string, params: Params): Route | Promise<Route> {
     const name = params.name;
     if (typeof name !== "string") throw new InvalidParams(`Invalid params: "name" must be a string`);
+    const entry = this.deps.catalog.entry(kind, name);
+    // The common case needs no promise; a call that races startup waits for the backends rather than failing.
+    if (entry) return this.namedRoute(kind, method, params, name);
+    return this.deps.ready.then(() => this.namedRoute(kind, method, params, name));
+  }
+
+  private namedRoute(kind: "tool" | "prompt", method: string, params: Params, name: string): Route {
     const { catalog } = this.deps;
-    let entry = catalog.entry(kind, name);
-    if (!entry) {
-      // A call that races startup waits for the backends rather than failing.
-      await this.deps.ready;
-      entry = catalog.entry(kind, name);
-    }
+    const entry = catalog.entry(kind, name);
     const args = params.arguments;
     if (entry) {
       const forwarded = entry.name === name ? params : { ...params, name: entry.name };

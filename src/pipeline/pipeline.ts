@@ -15,7 +15,8 @@ import type { SessionConnections } from "../session/connections.ts";
 import type { Session } from "../session/session.ts";
 import { Call } from "./call.ts";
 import type { Policy } from "./policy.ts";
-import { connect, NO_VERDICT, Refused, STEPS, type StepContext, type Verdict } from "./steps.ts";
+import type { TargetKind } from "./policy.ts";
+import { connect, NO_VERDICT, Refused, STEPS, type RouteTo, type Verdict } from "./steps.ts";
 
 // Methods whose work happens at a backend and so can be cancelled.
 const CANCELLABLE = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete", "tasks/result"]);
@@ -119,12 +120,18 @@ export class Pipeline {
       const method = call.request.method;
       const answer = own.handler(method);
       if (answer) return { route, verdict, result: await answer(call.session, call.request.params ?? {}, call.identity), error: null };
-      route = await router.resolve(call.session, call.request);
-      const { backend } = route;
-      if (!backend) throw new UnknownTarget(route.kind === "task" ? "tool" : route.kind, route.target);
-      const ctx: StepContext = { call, route: { ...route, backend }, policy: this.deps.policy, connections: this.deps.connections };
-      for (const [, step] of STEPS) verdict = await step(ctx, verdict);
-      const conn = await connect(ctx, verdict);
+      // Awaited only when a promise: each await is a turn of the event loop, on every call.
+      const resolved = router.resolve(call.session, call.request);
+      route = resolved instanceof Promise ? await resolved : resolved;
+      // Only tool, prompt and resource routes can lack a backend (a task's is known).
+      if (!route.backend) throw new UnknownTarget(route.kind as TargetKind, route.target);
+      const ctx = { call, route: route as RouteTo, policy: this.deps.policy, connections: this.deps.connections };
+      for (const [, step] of STEPS) {
+        const v = step(ctx, verdict);
+        verdict = v instanceof Promise ? await v : v;
+      }
+      const picked = connect(ctx, verdict);
+      const conn = picked instanceof Promise ? await picked : picked;
       return { route, verdict, result: await router.forward(call.session, route, conn, call), error: null };
     } catch (err) {
       if (err instanceof Refused) return { route, verdict: err.verdict, result: null, error: err.error };

@@ -26,9 +26,12 @@ export class Refused extends Error {
   }
 }
 
+/** A route whose backend is known (the pipeline has refused the others as unknown). */
+export type RouteTo = Route & { backend: Backend };
+
 export type StepContext = {
   call: Call;
-  route: Route & { backend: Backend };
+  route: RouteTo;
   policy: Policy;
   connections: SessionConnections;
 };
@@ -83,8 +86,13 @@ export const STEPS: readonly [name: string, step: Step][] = [
  * and its in-flight bound. Full means refused now, with a clear error: an
  * unbounded queue would only hide overload.
  */
-export async function connect(ctx: StepContext, verdict: Verdict): Promise<Backend> {
-  const conn = await ctx.connections.get(ctx.call.session, ctx.route.backend);
+export function connect(ctx: StepContext, verdict: Verdict): Backend | Promise<Backend> {
+  const conn = ctx.connections.get(ctx.call.session, ctx.route.backend);
+  // A shared connection is there already: no promise, so no turn of the event loop.
+  return conn instanceof Promise ? conn.then((c) => bounded(c, verdict)) : bounded(conn, verdict);
+}
+
+function bounded(conn: Backend, verdict: Verdict): Backend {
   const max = conn.config.maxConcurrent;
   if (max !== null && conn.inFlight >= max) throw new Refused(new BackendBusy(conn.name, max), verdict);
   return conn;
