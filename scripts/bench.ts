@@ -108,8 +108,13 @@ function cpuNs(pid: number): number {
   return ns;
 }
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+/**
+ * Resident memory in MB. RssFile (the binary's pages) moves by ~3 MB between two
+ * builds of the same source, with the page cache (measured): compare RssAnon,
+ * what the gateway itself allocated, across binaries.
+ */
+function rssMb(pid: number, field: "VmRSS" | "RssAnon" = "VmRSS"): number {
+  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m![1]) / 1024;
 }
 
@@ -189,11 +194,14 @@ const http = Bun.spawn([...GATEWAY, "serve", "--http", "--port", "0", "--config"
 const url = await waitLine(http.stderr, /listening on (\S+)/);
 await Bun.sleep(2000);
 const idle = rssMb(http.pid);
+const idleAnon = rssMb(http.pid, "RssAnon");
 const hrpc = httpRpc(url);
 await hrpc.call("initialize", INIT);
 const viaHttp = await measure("through sentinel http front", hrpc, "echo__echo", http.pid);
 console.log(`${"".padEnd(34)} overhead vs direct stdio ${(viaHttp - base).toFixed(0)} µs/call`);
-console.log(`idle RSS of serve --http, 2 stdio backends: ${idle.toFixed(1)} MB; after the run: ${rssMb(http.pid).toFixed(1)} MB`);
+console.log(
+  `idle RSS of serve --http, 2 stdio backends: ${idle.toFixed(1)} MB (anonymous ${idleAnon.toFixed(1)} MB); after the run: ${rssMb(http.pid).toFixed(1)} MB (anonymous ${rssMb(http.pid, "RssAnon").toFixed(1)} MB)`,
+);
 http.kill();
 await http.exited;
 
