@@ -9,6 +9,11 @@
 //                                                   #   backend, driven by test/conformance/sentinel-client.ts
 //   bun scripts/conformance.ts --record test/conformance/RESULTS.md   # all three runs above (fixture, gateway,
 //                                                   #   client), written as a Markdown report
+//   bun scripts/conformance.ts --modern             # the 0.2.0-alpha suite (conformance-next), run under Node 22
+//                                                   #   (node_modules/node/bin/node), with --requirements 2026-07-28
+//                                                   #   and 2025-11-25 against test/fixtures/modern-server.ts
+//                                                   #   --era dual over HTTP; add --record FILE for a Markdown report
+//                                                   #   (test/conformance/RESULTS-2026-07-28.md; direct column only)
 // Options:
 //   --scenario NAME     only this scenario (repeatable)
 //   --suite S           server mode: all (default) | active | pending  (the suite's own lists: pending =
@@ -88,6 +93,103 @@ export class SetupError extends Error {}
 
 export function suiteVersion(): string {
   return (JSON.parse(readFileSync(join(SUITE_DIR, "package.json"), "utf8")) as { version: string }).version;
+}
+
+// The 0.2.0-alpha suite: the only one that knows 2026-07-28. Its CLI needs Node >= 22 (npm's `node` package).
+const NEXT_SUITE_DIR = join(ROOT, "node_modules/@modelcontextprotocol/conformance-next");
+export const NEXT_CLI = join(NEXT_SUITE_DIR, "dist/index.js");
+export const NODE22 = join(ROOT, "node_modules/node/bin/node");
+export const MODERN_FIXTURE = join(ROOT, "test/fixtures/modern-server.ts");
+export const REQUIREMENT_SETS = ["2026-07-28", "2025-11-25"] as const;
+
+export function nextSuiteVersion(): string {
+  return (JSON.parse(readFileSync(join(NEXT_SUITE_DIR, "package.json"), "utf8")) as { version: string }).version;
+}
+
+export type ModernRun = {
+  requirements: string;
+  target: string;
+  command: string;
+  /** Scored (required) scenarios first, in the suite's order; `scored: false` for the run-but-unscored ones. */
+  scenarios: (ScenarioResult & { scored: boolean })[];
+  suiteMs: number;
+};
+
+/**
+ * Runs the alpha suite with `--requirements <set>` against the modern fixture (`--era dual`, so both requirement
+ * sets meet the same process) over HTTP, directly: no Sentinel in the path yet.
+ */
+export async function runModernConformance(requirements: string, o: { keep?: boolean } = {}): Promise<ModernRun> {
+  if (!existsSync(NODE22)) throw new SetupError(`${NODE22} not found (npm ci installs it from the \`node\` devDependency)`);
+  const children: Bun.Subprocess[] = [];
+  const workDir = mkdtempSync(join(tmpdir(), "sentinel-conformance-modern-"));
+  const outDir = join(workDir, "results");
+  try {
+    const child = Bun.spawn([BUN, MODERN_FIXTURE, "--transport", "http", "--era", "dual", "--port", "0"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    children.push(child);
+    void new Response(child.stderr).text(); // drained: the SDK reports every rejected probe there
+    const url = await waitForLine(child.stdout, /^LISTENING (\S+)$/m, "modern fixture");
+    const args = ["server", "--url", url, "--requirements", requirements, "-o", outDir];
+    const t0 = performance.now();
+    const proc = Bun.spawn([NODE22, NEXT_CLI, ...args], { cwd: workDir, stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const suiteMs = performance.now() - t0;
+    // "Not scored for <set>: ..." is followed by one "  ✗|✓ name (reason)" line per unscored scenario.
+    const tail = out.split(/^Not scored for /m)[1] ?? "";
+    const unscored = new Set([...tail.matchAll(/^\s+\S+ (\S+) \(/gm)].map((m) => m[1]!));
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(outDir);
+    } catch {}
+    const found = dirs
+      .map((d) => d.match(/^server-(.+)-(\d{4}-\d{2}-\d{2}T[\d-]+Z)$/))
+      .filter((m): m is RegExpMatchArray => m !== null)
+      .sort((a, b) => a[2]!.localeCompare(b[2]!));
+    if (found.length === 0) throw new SetupError(`the alpha suite wrote no results (${args.join(" ")}):\n${out}${err}`);
+    const scenarios = found.map((m) => ({
+      ...tally(m[1]!, "active", JSON.parse(readFileSync(join(outDir, m[0], "checks.json"), "utf8")) as Check[]),
+      scored: !unscored.has(m[1]!),
+    }));
+    scenarios.sort((a, b) => Number(b.scored) - Number(a.scored));
+    const command = `node22 conformance@${nextSuiteVersion()} server --url URL --requirements ${requirements}`;
+    return { requirements, target: `modern fixture --era dual (${url})`, command, scenarios, suiteMs };
+  } finally {
+    for (const c of children) c.kill("SIGTERM");
+    await Promise.all(children.map((c) => c.exited));
+    if (!o.keep) rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** The 2026-07-28 report: one section per requirement set, the direct column only (Sentinel is added later). */
+export function renderModernMarkdown(runs: ModernRun[], argv: string, date: Date): string {
+  const L: string[] = [];
+  L.push("# MCP conformance, 2026-07-28 era: test/fixtures/modern-server.ts");
+  L.push("");
+  L.push(`Recorded ${date.toISOString().slice(0, 10)} by \`${argv}\` with @modelcontextprotocol/conformance ${nextSuiteVersion()}`);
+  L.push(`(the \`conformance-next\` alias) under Node ${Bun.spawnSync([NODE22, "--version"]).stdout.toString().trim()} (\`node_modules/node/bin/node\`),`);
+  L.push("against the fixture on @modelcontextprotocol/server 2.4.0 served over HTTP with `--era dual`. \"Direct\" means the");
+  L.push("suite talks to the fixture itself; a \"through Sentinel\" column comes with the gateway's 2026-07-28 support.");
+  L.push("A scenario passes with no FAILURE check. Unscored scenarios are run by the suite but not part of the requirement set.");
+  for (const r of runs) {
+    const scored = r.scenarios.filter((s) => s.scored);
+    L.push("");
+    L.push(`## --requirements ${r.requirements}`);
+    L.push("");
+    L.push(`Direct: ${scored.filter((s) => s.failed === 0).length}/${scored.length} required scenarios passed (suite ran in ${secs(r.suiteMs)} s).`);
+    L.push("");
+    L.push("| scenario | scored | direct checks passed/failed | direct |");
+    L.push("|---|---|---|---|");
+    for (const s of r.scenarios) L.push(`| ${s.scenario} | ${s.scored ? "yes" : "no"} | ${counts(s)} | ${s.failed === 0 ? "PASSED" : "FAILED"} |`);
+    const bad = r.scenarios.flatMap((s) => s.checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING").map((c) => ({ s, c })));
+    if (bad.length) {
+      L.push("");
+      L.push(`Failures and warnings (${r.requirements}):`);
+      L.push("");
+      for (const { s, c } of bad) L.push(`- ${s.scored ? "" : "(unscored) "}\`${s.scenario}\` ${c.status} ${c.id}: ${(c.errorMessage ?? c.description).replace(/\s+/g, " ")}`);
+    }
+  }
+  L.push("");
+  return L.join("\n");
 }
 
 function tally(scenario: string, list: ScenarioResult["list"], checks: Check[]): ScenarioResult {
@@ -536,8 +638,32 @@ async function cli(): Promise<number> {
       json: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
+      modern: { type: "boolean", default: false },
     },
   });
+  if (opts.modern) {
+    const expectFailModern = new Set((opts["expect-fail"] ?? []).flatMap((x) => x.split(",")).filter(Boolean));
+    const runs = await Promise.all(REQUIREMENT_SETS.map((r) => runModernConformance(r, { keep: opts.keep })));
+    let failed = 0;
+    for (const r of runs) {
+      const scored = r.scenarios.filter((s) => s.scored);
+      console.log(`conformance ${nextSuiteVersion()} --requirements ${r.requirements} against ${r.target}`);
+      for (const s of r.scenarios) {
+        console.log(`  ${s.failed ? "✗" : "✓"} ${s.scenario}${s.scored ? "" : " (unscored)"}: ${s.passed} passed, ${s.failed} failed`);
+        if (s.failed && s.scored) for (const c of s.checks) if (c.status === "FAILURE") console.log(`      ${c.id}: ${c.errorMessage ?? c.description}`);
+      }
+      const bad = scored.filter((s) => s.failed > 0 && !expectFailModern.has(s.scenario));
+      failed += bad.length;
+      console.log(`  ${scored.length - scored.filter((s) => s.failed).length}/${scored.length} required scenarios passed\n`);
+    }
+    if (opts.record) {
+      const path = resolve(opts.record);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, renderModernMarkdown(runs, ["bun scripts/conformance.ts", ...process.argv.slice(2)].join(" "), new Date()));
+      console.log(`wrote ${relative(process.cwd(), path) || path}`);
+    }
+    return failed > 0 ? 1 : 0;
+  }
   const suite = opts.suite as "all" | "active" | "pending";
   const backend = opts.backend as "stdio" | "http";
   if (!["stdio", "http"].includes(backend)) throw new SetupError(`--backend: expected stdio or http`);
