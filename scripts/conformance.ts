@@ -137,19 +137,9 @@ export async function runModernConformance(requirements: string, o: { keep?: boo
     // "Not scored for <set>: ..." is followed by one "  ✗|✓ name (reason)" line per unscored scenario.
     const tail = out.split(/^Not scored for /m)[1] ?? "";
     const unscored = new Set([...tail.matchAll(/^\s+\S+ (\S+) \(/gm)].map((m) => m[1]!));
-    let dirs: string[] = [];
-    try {
-      dirs = readdirSync(outDir);
-    } catch {}
-    const found = dirs
-      .map((d) => d.match(/^server-(.+)-(\d{4}-\d{2}-\d{2}T[\d-]+Z)$/))
-      .filter((m): m is RegExpMatchArray => m !== null)
-      .sort((a, b) => a[2]!.localeCompare(b[2]!));
+    const found = scenarioChecks(outDir);
     if (found.length === 0) throw new SetupError(`the alpha suite wrote no results (${args.join(" ")}):\n${out}${err}`);
-    const scenarios = found.map((m) => ({
-      ...tally(m[1]!, "active", JSON.parse(readFileSync(join(outDir, m[0], "checks.json"), "utf8")) as Check[]),
-      scored: !unscored.has(m[1]!),
-    }));
+    const scenarios = found.map(({ scenario, checks }) => ({ ...tally(scenario, "active", checks), scored: !unscored.has(scenario) }));
     scenarios.sort((a, b) => Number(b.scored) - Number(a.scored));
     const command = `node22 conformance@${nextSuiteVersion()} server --url URL --requirements ${requirements}`;
     return { requirements, target: `modern fixture --era dual (${url})`, command, scenarios, suiteMs };
@@ -190,6 +180,22 @@ export function renderModernMarkdown(runs: ModernRun[], argv: string, date: Date
   }
   L.push("");
   return L.join("\n");
+}
+
+/**
+ * The checks the suite wrote for each scenario (<outDir>/server-<scenario>-<timestamp>/checks.json),
+ * in run order (the timestamp suffix), which is the suite's own scenario order.
+ */
+function scenarioChecks(outDir: string): { scenario: string; checks: Check[] }[] {
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(outDir);
+  } catch {}
+  return dirs
+    .map((d) => d.match(/^server-(.+)-(\d{4}-\d{2}-\d{2}T[\d-]+Z)$/))
+    .filter((m): m is RegExpMatchArray => m !== null)
+    .sort((a, b) => a[2]!.localeCompare(b[2]!))
+    .map((m) => ({ scenario: m[1]!, checks: JSON.parse(readFileSync(join(outDir, m[0], "checks.json"), "utf8")) as Check[] }));
 }
 
 function tally(scenario: string, list: ScenarioResult["list"], checks: Check[]): ScenarioResult {
@@ -323,19 +329,7 @@ export async function runServerConformance(o: ServerOptions): Promise<ServerRun>
     }
     const suiteMs = performance.now() - t0;
 
-    // Each scenario's checks are in <outDir>/server-<scenario>-<timestamp>/checks.json.
-    let dirs: string[] = [];
-    try {
-      dirs = readdirSync(outDir);
-    } catch {}
-    // In run order (the timestamp suffix), which is the suite's own scenario order.
-    const found = dirs
-      .map((d) => d.match(/^server-(.+)-(\d{4}-\d{2}-\d{2}T[\d-]+Z)$/))
-      .filter((m): m is RegExpMatchArray => m !== null)
-      .sort((a, b) => a[2]!.localeCompare(b[2]!));
-    const scenarios = found.map((m) =>
-      tally(m[1]!, PENDING.has(m[1]!) ? "pending" : "active", JSON.parse(readFileSync(join(outDir, m[0], "checks.json"), "utf8")) as Check[]),
-    );
+    const scenarios = scenarioChecks(outDir).map(({ scenario, checks }) => tally(scenario, PENDING.has(scenario) ? "pending" : "active", checks));
     if (scenarios.length === 0) throw new SetupError(`no results were written to ${outDir}`);
     return { mode: o.mode, ...(o.mode === "gateway" && { backend: o.backend ?? "stdio" }), target, url, commands, scenarios, suiteMs, totalMs: performance.now() - started, ...(o.keep && { outDir }) };
   } finally {

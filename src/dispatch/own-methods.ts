@@ -10,8 +10,7 @@ import type { Notification, Params } from "../jsonrpc/message.ts";
 import type { SessionConnections } from "../session/connections.ts";
 import { LOG_LEVELS, type McpLogLevel, type Session } from "../session/session.ts";
 import { VERSION } from "../version.ts";
-import type { Lists } from "./views.ts";
-import type { Views } from "./views.ts";
+import type { Lists, Views } from "./views.ts";
 import { page } from "./pages.ts";
 import type { Tasks } from "./tasks.ts";
 

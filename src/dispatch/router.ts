@@ -5,7 +5,7 @@
 
 import type { Backend } from "../backends/backend.ts";
 import type { RequestOptions, Result } from "../backends/request.ts";
-import { BackendUnavailable, InvalidParams, MethodNotFound } from "../errors.ts";
+import { InvalidParams, MethodNotFound } from "../errors.ts";
 import type { Params, Request } from "../jsonrpc/message.ts";
 import type { TargetKind } from "../policy/rbac.ts";
 import type { Session } from "../session/session.ts";
@@ -28,7 +28,7 @@ export type Route = {
   args: unknown;
   /** Why pinning withholds the tool, when it does. */
   withheld?: string;
-  /** The backend that offers it is not up: the error to answer with. */
+  /** The backend that offers it is not up: the error to answer with (the availability step). */
   unavailable?: string;
 };
 
@@ -86,7 +86,6 @@ export class Router {
 
   /** Sends a routed request that passed the policy steps, on `conn` (the session's connection to the backend). */
   async forward(session: Session, route: Route, conn: Backend, options: RequestOptions): Promise<Result> {
-    if (route.unavailable) throw new BackendUnavailable(route.unavailable);
     switch (route.method) {
       case "resources/subscribe":
       case "resources/unsubscribe":
