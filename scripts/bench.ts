@@ -15,7 +15,15 @@ const FIXTURE = join(ROOT, "test/fixtures/echo-server.ts");
 const CALLS = Number(process.argv[2] ?? 3000);
 const WARMUP = 300;
 
-type Rpc = { call(method: string, params?: object): Promise<any>; close(): void };
+type Rpc = { call(method: string, params?: object, modern?: boolean): Promise<any>; close(): void };
+
+// A 2026-07-28 request carries its envelope in _meta (and, over HTTP, headers mirroring the body).
+const MODERN_META = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientCapabilities": {},
+  "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1" },
+};
+const withEnvelope = (params: object | undefined, modern?: boolean) => (modern ? { ...params, _meta: MODERN_META } : params);
 
 function stdioRpc(cmd: string[], env?: Record<string, string>): { rpc: Rpc; proc: Bun.Subprocess } {
   const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore", env: { ...process.env, ...env } });
@@ -35,11 +43,11 @@ function stdioRpc(cmd: string[], env?: Record<string, string>): { rpc: Rpc; proc
     }
   })();
   const rpc: Rpc = {
-    call(method, params) {
+    call(method, params, modern) {
       const n = ++id;
       return new Promise((r) => {
         pending.set(n, r);
-        proc.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: n, method, params }) + "\n");
+        proc.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: n, method, params: withEnvelope(params, modern) }) + "\n");
         proc.stdin.flush();
       });
     },
@@ -53,12 +61,17 @@ function httpRpc(url: string): Rpc {
   let id = 0;
   let session: string | null = null;
   return {
-    async call(method, params) {
+    async call(method, params, modern) {
       const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-      if (session) headers["mcp-session-id"] = session;
+      if (modern) {
+        headers["mcp-protocol-version"] = "2026-07-28";
+        headers["mcp-method"] = method;
+        const name = (params as { name?: string } | undefined)?.name;
+        if (name) headers["mcp-name"] = name;
+      } else if (session) headers["mcp-session-id"] = session;
       if (GOVERNANCE) headers.authorization = `Bearer ${TOKEN}`;
-      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) });
-      session ??= res.headers.get("mcp-session-id");
+      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: withEnvelope(params, modern) }) });
+      if (!modern) session ??= res.headers.get("mcp-session-id");
       const type = res.headers.get("content-type") ?? "";
       const text = await res.text();
       if (type.includes("event-stream")) return JSON.parse(text.split("\n").find((l) => l.startsWith("data: "))!.slice(6));
@@ -70,13 +83,13 @@ function httpRpc(url: string): Rpc {
 
 const INIT = { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } };
 
-async function measure(label: string, rpc: Rpc, tool: string, pid?: number) {
-  for (let i = 0; i < WARMUP; i++) await rpc.call("tools/call", { name: tool, arguments: { text: "warm" } });
+async function measure(label: string, rpc: Rpc, tool: string, pid?: number, modern?: boolean) {
+  for (let i = 0; i < WARMUP; i++) await rpc.call("tools/call", { name: tool, arguments: { text: "warm" } }, modern);
   const cpu0 = pid ? cpuNs(pid) : 0;
   const times: number[] = [];
   for (let i = 0; i < CALLS; i++) {
     const t = performance.now();
-    const res = await rpc.call("tools/call", { name: tool, arguments: { text: `call ${i}` } });
+    const res = await rpc.call("tools/call", { name: tool, arguments: { text: `call ${i}` } }, modern);
     times.push((performance.now() - t) * 1000);
     if (!res.result) throw new Error(`${label}: ${JSON.stringify(res)}`);
   }
@@ -185,6 +198,8 @@ await gw.rpc.call("initialize", INIT);
 // SENTINEL_BENCH_TOOL: the name to call through the gateway (a bare relay has no prefixes).
 const viaStdio = await measure("through sentinel stdio front", gw.rpc, process.env.SENTINEL_BENCH_TOOL ?? "echo__echo", gw.proc.pid);
 console.log(`${"".padEnd(34)} overhead ${(viaStdio - base).toFixed(0)} µs/call`);
+// The same process serves 2026-07-28 requests next to the 2025 session (dual era): their cost per call.
+await measure("  ... as 2026-07-28 requests", gw.rpc, process.env.SENTINEL_BENCH_TOOL ?? "echo__echo", gw.proc.pid, true);
 gw.rpc.close();
 await gw.proc.exited;
 if (process.env.SENTINEL_BENCH_STDIO_ONLY) process.exit(0);
@@ -199,6 +214,7 @@ const hrpc = httpRpc(url);
 await hrpc.call("initialize", INIT);
 const viaHttp = await measure("through sentinel http front", hrpc, "echo__echo", http.pid);
 console.log(`${"".padEnd(34)} overhead vs direct stdio ${(viaHttp - base).toFixed(0)} µs/call`);
+await measure("  ... as 2026-07-28 requests", hrpc, "echo__echo", http.pid, true);
 console.log(
   `idle RSS of serve --http, 2 stdio backends: ${idle.toFixed(1)} MB (anonymous ${idleAnon.toFixed(1)} MB); after the run: ${rssMb(http.pid).toFixed(1)} MB (anonymous ${rssMb(http.pid, "RssAnon").toFixed(1)} MB)`,
 );

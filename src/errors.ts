@@ -109,8 +109,45 @@ export class MethodNotFound extends SentinelError {
 }
 
 export class InvalidParams extends SentinelError {
-  readonly code = "invalid_params";
+  readonly code: string = "invalid_params";
   readonly rpcCode = -32602;
+}
+
+// MCP 2026-07-28 checks every request before serving it (a "ladder"); each
+// failure has its own status on HTTP, unlike errors of the request itself,
+// which are answered in band (HTTP 200).
+
+/** A method the 2026-07-28 revision does not have (initialize, ping, ...) or nobody knows: 404 on HTTP. */
+export class UnknownMethod extends SentinelError {
+  readonly code = "method_not_found";
+  readonly rpcCode = -32601;
+  override readonly httpStatus = 404;
+  constructor(method: string) {
+    super(`Method not found: ${method}`);
+  }
+}
+
+/** The per-request _meta envelope is missing a required key or malformed. */
+export class InvalidEnvelope extends InvalidParams {
+  override readonly code = "invalid_envelope";
+  override readonly httpStatus = 400;
+}
+
+/** MCP-Protocol-Version, Mcp-Method or Mcp-Name missing, malformed, or not what the body says. */
+export class HeaderMismatch extends SentinelError {
+  readonly code = "header_mismatch";
+  readonly rpcCode = -32020;
+  override readonly httpStatus = 400;
+}
+
+/** A revision Sentinel does not speak; data names the ones it does. */
+export class UnsupportedVersion extends SentinelError {
+  readonly code = "unsupported_version";
+  readonly rpcCode = -32022;
+  override readonly httpStatus = 400;
+  constructor(requested: string, supported: string[]) {
+    super(`Unsupported protocol version: ${requested}`, { supported, requested });
+  }
 }
 
 /** A tool, prompt or resource that no visible backend offers. */

@@ -14,15 +14,20 @@ import { ReverseRouting } from "./dispatch/reverse-routing.ts";
 import { Router } from "./dispatch/router.ts";
 import { Subscriptions } from "./dispatch/subscriptions.ts";
 import { Tasks } from "./dispatch/tasks.ts";
+import { Listens } from "./dispatch/listens.ts";
 import { Views } from "./dispatch/views.ts";
 import type { Message } from "./jsonrpc/message.ts";
 import { logger } from "./log.ts";
+import { ModernRequests } from "./pipeline/modern.ts";
+import { Parking } from "./pipeline/parking.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
+import { RequestStates } from "./pipeline/request-state.ts";
 import { Policy } from "./pipeline/policy.ts";
 import { GovernanceStore } from "./policy/governance-store.ts";
 import { SessionConnections } from "./session/connections.ts";
 import { Session, type Front } from "./session/session.ts";
 import { openDatabase } from "./store/database.ts";
+import { EraVerdicts } from "./store/era-verdicts.ts";
 
 const log = logger("gateway");
 
@@ -43,6 +48,9 @@ type Running = {
   policy: Policy;
   views: Views;
   pipeline: Pipeline;
+  modern: ModernRequests;
+  parking: Parking;
+  listens: Listens;
   pruner: ReturnType<typeof setInterval> | null;
 };
 
@@ -54,6 +62,8 @@ export class Gateway {
   private readonly subscriptions = new Subscriptions();
   private readonly tasks = new Tasks();
   private readonly reverse: ReverseRouting;
+  /** Where each principal's 2026-07-28 calls over HTTP are served (they have no session of their own). */
+  private readonly principals = new Map<string, Session>();
   private running: Running | null = null;
   /** Resolves when every backend has had its first chance to start (or the startup timeout passed); set by start(). */
   ready: Promise<void> = Promise.resolve();
@@ -67,8 +77,10 @@ export class Gateway {
       notification: (b, n, related) => this.reverse.notification(b, n, related),
       request: (b, r, related, cancel) => this.reverse.request(b, r, related, cancel),
     };
+    // Era verdicts live in the database, which start() opens.
+    const verdicts = new EraVerdicts(() => this.running?.db ?? null);
     const open = (cfg: Backend["config"], dedicated: boolean) =>
-      new Backend(cfg, config.limits.backend, config.server.startupTimeoutMs, events, dedicated);
+      new Backend(cfg, config.limits.backend, config.server.startupTimeoutMs, events, dedicated, verdicts);
     this.backends = config.backends.filter((b) => !b.disabled).map((b) => open(b, false));
     this.connections = new SessionConnections((shared) => open(shared.config, true));
     this.reverse = new ReverseRouting({ sessions: this.sessions, connections: this.connections, subscriptions: this.subscriptions, tasks: this.tasks });
@@ -76,8 +88,38 @@ export class Gateway {
 
   /** The request path; there once start() has run. */
   get pipeline(): Pipeline {
+    return this.started.pipeline;
+  }
+
+  /** The way of 2026-07-28 requests around the pipeline. */
+  get modern(): ModernRequests {
+    return this.started.modern;
+  }
+
+  get listens(): Listens {
+    return this.started.listens;
+  }
+
+  private get started(): Running {
     if (!this.running) throw new Error("the gateway is not started");
-    return this.running.pipeline;
+    return this.running;
+  }
+
+  /**
+   * The session a principal's 2026-07-28 calls over HTTP run in: it holds what
+   * lasts beyond one request (per-client backend connections, tasks) and
+   * takes no messages of its own. Replaced once idle and closed.
+   */
+  principalSession(identity: Principal): Session {
+    let s = this.principals.get(identity.sub);
+    if (!s || s.closed) {
+      this.pruneIdlePrincipals();
+      s = new Session(`modern:${identity.sub}`, "http", identity, () => {});
+      this.principals.set(identity.sub, s);
+    }
+    s.identity = identity;
+    s.lastSeen = Date.now();
+    return s;
   }
 
   /** Opens the database (folding what killed gateways left in their audit journals), then connects the backends. */
@@ -95,7 +137,11 @@ export class Gateway {
     const router = new Router({ ...shared, catalog: this.catalog, subscriptions: this.subscriptions });
     const own = new OwnMethods({ ...shared, server: config.server, sessions: this.sessions, connections: this.connections, views });
     const pipeline = new Pipeline({ own, router, policy, connections: this.connections, audit, maxArgumentBytes: config.audit.maxArgumentBytes });
-    this.running = { db, audit, governance, policy, views, pipeline, pruner: audit ? this.startPruning(audit) : null };
+    const parking = new Parking(config.modern);
+    const states = new RequestStates(config.modern.stateKey);
+    const modern = new ModernRequests({ pipeline, own, parking, states, inputTimeoutMs: config.modern.inputTimeoutMs, serverInfo: own.serverInfo });
+    const listens = new Listens({ catalog: this.catalog, policy, subscriptions: this.subscriptions, maxPerPrincipal: config.modern.maxListens });
+    this.running = { db, audit, governance, policy, views, pipeline, modern, parking, listens, pruner: audit ? this.startPruning(audit) : null };
     governance.start(() => this.onBackendChanged());
     for (const b of this.backends) b.start();
   }
@@ -120,6 +166,16 @@ export class Gateway {
     for (const method of methods) session.send({ jsonrpc: "2.0", method });
   }
 
+  /** Principals idle as long as an idle HTTP session lasts give back what their calls held (per-client connections). */
+  private pruneIdlePrincipals(): void {
+    const before = Date.now() - this.config.http.sessionIdleMs;
+    for (const [sub, s] of this.principals) {
+      if (s.lastSeen >= before || s.inflight.size > 0) continue;
+      this.principals.delete(sub);
+      this.closeSession(s, "idle");
+    }
+  }
+
   closeSession(session: Session, reason?: string): void {
     session.close(reason);
     this.sessions.delete(session);
@@ -129,8 +185,13 @@ export class Gateway {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const r = this.running;
-      if (r) await r.pipeline.drain(this.config.server.shutdownTimeoutMs);
+      if (r) {
+        r.listens.endAll();
+        r.parking.abandonAll("Sentinel is shutting down");
+        await r.pipeline.drain(this.config.server.shutdownTimeoutMs);
+      }
       for (const s of this.sessions) s.close("shutting down");
+      for (const s of this.principals.values()) s.close("shutting down");
       r?.governance.stop();
       if (r?.pruner) clearInterval(r.pruner);
       await Promise.all([...this.backends.map((b) => b.stop()), this.connections.stopAll()]);
@@ -160,16 +221,20 @@ export class Gateway {
     const pins = r.governance.pins;
     this.catalog.rebuild(this.backends, this.config.names.maxLength, (b, tool) => pins?.withholding(b.name, tool) ?? null);
     const byView = new Map<string, string[]>();
-    for (const s of this.sessions) {
-      if (!s.initialized) continue;
-      const key = r.policy.viewKey(s.identity);
+    const changedFor = (identity: Principal): string[] => {
+      const key = r.policy.viewKey(identity);
       let methods = byView.get(key);
       if (!methods) {
-        methods = [...new Set(r.views.changed(s.identity).map((k) => LIST_NOTIFICATIONS[k]))];
+        methods = [...new Set(r.views.changed(identity).map((k) => LIST_NOTIFICATIONS[k]))];
         byView.set(key, methods);
       }
-      for (const method of methods) s.send({ jsonrpc: "2.0", method });
+      return methods;
+    };
+    for (const s of this.sessions) {
+      if (!s.initialized) continue;
+      for (const method of changedFor(s.identity)) s.send({ jsonrpc: "2.0", method });
     }
+    for (const l of r.listens.values()) for (const method of changedFor(l.identity)) l.deliver({ jsonrpc: "2.0", method });
   }
 }
 

@@ -1,14 +1,26 @@
 // One configured backend: connects (or spawns), initializes once, keeps its
 // catalog, and reconnects with capped exponential backoff when it is lost.
 // A single connection is shared by every client session, unless the backend
-// is configured with `isolation: session` (session/connections.ts).
+// is configured with `isolation: session` (session/connections.ts). It speaks
+// the era its config names or its probe found (era-probe.ts): 2025-11-25 with
+// initialize, or 2026-07-28, stateless, where server/discover says what
+// initialize said, each request carries its envelope (modern-requests.ts) and
+// change notifications come on a listen (modern-listen.ts).
 
 import type { BackendConfig, JsonLimits } from "../config/load.ts";
-import { BackendUnavailable, ShuttingDown } from "../errors.ts";
+import { BackendError, BackendUnavailable, InvalidParams, MethodNotFound, ShuttingDown } from "../errors.ts";
 import type { Notification, Params, Request } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
+import type { EraVerdicts } from "../store/era-verdicts.ts";
 import { VERSION } from "../version.ts";
+import { eraOfResult, type Era } from "./era-probe.ts";
+import { EraVerdictKeeper } from "./era-verdict.ts";
 import { LegacySseTransport } from "./legacy-sse.ts";
+import { isObject, META, MODERN_PROTOCOL_VERSION, withEnvelope } from "./modern-envelope.ts";
+import { scanParamHeaders, type ParamHeader } from "./modern-headers.ts";
+import { ModernHttpTransport } from "./modern-http.ts";
+import { ModernListen } from "./modern-listen.ts";
+import { ModernRequester } from "./modern-requests.ts";
 import { Peer } from "./peer.ts";
 import type { CancelSignal, RequestOptions, Result } from "./request.ts";
 import { StdioTransport } from "./stdio.ts";
@@ -43,13 +55,17 @@ export type BackendEvents = {
   request(backend: Backend, r: Request, related: RequestOptions | null, cancel: CancelSignal): Promise<Result>;
 };
 
-// Sentinel tells backends it can do all that a client can: each request is
-// then passed to the client session it belongs to, which may refuse it.
+// Sentinel tells legacy backends it can do all that a client can: each request
+// is then passed to the client session it belongs to, which may refuse it.
+// Modern backends are told per request what the caller can do (modern-envelope.ts).
 const CLIENT_CAPABILITIES = {
   sampling: {},
   elicitation: { form: {}, url: {} },
   roots: { listChanged: true },
 };
+
+// How long the first listen may take to be acknowledged before the catalog is fetched anyway.
+const FIRST_LISTEN_WAIT_MS = 5000;
 
 export class Backend {
   state: BackendState = "starting";
@@ -58,8 +74,16 @@ export class Backend {
   serverInfo: Record<string, unknown> = {};
   instructions: string | undefined;
   lastError: string | undefined;
+  /** The revision it speaks: decided by config, or probed (era-probe.ts); null before a verdict. */
+  era: Era | null = null;
   private peer: Peer | null = null;
   private transport: Transport | null = null;
+  /** Set while connected to a modern backend: its requests, and its change notifications. */
+  private modern: ModernRequester | null = null;
+  private listen: ModernListen | null = null;
+  /** The x-mcp-header annotations of its tools (modern HTTP), by their own names. */
+  private paramHeaders = new Map<string, ParamHeader[]>();
+  private readonly eras: EraVerdictKeeper;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly firstOutcome = Promise.withResolvers<void>();
@@ -73,8 +97,11 @@ export class Backend {
     private readonly events: BackendEvents,
     /** A connection for one client session (`isolation: session`): it serves calls, not the catalog. */
     readonly dedicated = false,
+    /** Probed era verdicts, shared by the gateways on one database. */
+    verdicts: EraVerdicts | null = null,
   ) {
     this.log = logger(config.name);
+    this.eras = new EraVerdictKeeper(config, limits, startupTimeoutMs, verdicts, this.log, (era) => this.eraChanged(era));
   }
 
   get name(): string {
@@ -96,12 +123,14 @@ export class Backend {
       const why = this.state === "stopped" ? "is stopped" : `is unavailable${this.lastError ? ` (${this.lastError})` : ""}; retrying`;
       return Promise.reject(new BackendUnavailable(`Backend ${this.name} ${why}`));
     }
+    const modern = this.modern;
+    if (modern) return this.modernRequest(modern, method, params, options);
     return peer.request(method, params, this.config.timeoutMs, options);
   }
 
-  /** Requests waiting for an answer here. */
+  /** Requests waiting for an answer here (a listen is no caller's). */
   get inFlight(): number {
-    return this.peer?.inFlight ?? 0;
+    return Math.max(0, (this.peer?.inFlight ?? 0) - (this.listen?.size ?? 0));
   }
 
   /** The options of the requests waiting here (reverse-routing.ts reads their origins). */
@@ -110,61 +139,97 @@ export class Backend {
   }
 
   notify(method: string, params?: Params): void {
-    if (this.state === "ready") this.peer?.notify(method, params);
+    // A modern backend takes no client notifications (roots/list_changed is gone; cancellation is the peer's).
+    if (this.state === "ready" && !this.modern) this.peer?.notify(method, params);
   }
 
   async stop(): Promise<void> {
     this.state = "stopped";
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.eras.stop();
+    this.listen?.stop();
     this.peer?.fail(new ShuttingDown());
     const t = this.transport;
     this.transport = null;
     this.peer = null;
+    this.modern = null;
+    this.listen = null;
     await t?.close();
   }
 
-  private makeTransport(): Transport {
+  private modernRequest(modern: ModernRequester, method: string, params: Params | undefined, options: RequestOptions | undefined): Promise<Result> {
+    switch (method) {
+      // The level travels with each request (logLevel); liveness is the transport's.
+      case "logging/setLevel":
+      case "ping":
+        return Promise.resolve({});
+      case "resources/subscribe":
+      case "resources/unsubscribe": {
+        const uri = params?.uri;
+        if (typeof uri !== "string") return Promise.reject(new InvalidParams('Invalid params: "uri" must be a string'));
+        const listen = this.listen!;
+        return (method === "resources/subscribe" ? listen.subscribe(uri) : listen.unsubscribe(uri)).then(() => ({}));
+      }
+    }
+    return modern.request(method, params, this.config.timeoutMs, options);
+  }
+
+  private makeTransport(era: Era): Transport {
     const c = this.config;
     if (c.transport === "stdio") return new StdioTransport(c, this.limits);
-    return c.transport === "sse" ? new LegacySseTransport(c, this.limits) : new StreamableHttpTransport(c, this.limits);
+    if (c.transport === "sse") return new LegacySseTransport(c, this.limits);
+    return era === "modern" ? new ModernHttpTransport(c, this.limits, (tool) => this.paramHeaders.get(tool)) : new StreamableHttpTransport(c, this.limits);
   }
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
     this.state = "starting";
-    const transport = this.makeTransport();
+    try {
+      let verdict = await this.eras.decide(false);
+      // A remembered verdict whose handshake is refused no longer holds: probed again, at once, once.
+      if ((await this.open(verdict.era, verdict.remembered)) === "stale") {
+        this.log.info(`the remembered ${verdict.era} verdict no longer holds; probing again`);
+        verdict = await this.eras.decide(true);
+        await this.open(verdict.era, false);
+      }
+    } catch (err) {
+      // The probe met an outage, which says nothing of the era: retried like any lost connection.
+      if (!this.stopped) this.lost(null, (err as Error).message);
+    } finally {
+      this.firstOutcome.resolve();
+    }
+  }
+
+  /**
+   * One connection attempt in a known era: handshake (initialize, or
+   * server/discover), change notifications, catalog. "stale": the handshake
+   * was refused and `mayBeStale` allowed for it; the caller probes again.
+   */
+  private async open(era: Era, mayBeStale: boolean): Promise<"ready" | "lost" | "stale"> {
+    const transport = this.makeTransport(era);
     const peer = new Peer(this.name, transport);
     this.transport = transport;
     this.peer = peer;
+    this.era = era;
     let lost = false;
+    let handshaken = false;
     transport.onclose = (reason) => {
       if (lost) return;
       lost = true;
       this.lost(peer, reason);
     };
     peer.onnotification = (n, related) => this.onNotification(n, related);
-    peer.onrequest = (r, related, cancel) => this.events.request(this, r, related, cancel);
+    // A modern server sends no requests (§1.5): it asks with input_required.
+    peer.onrequest = era === "modern" ? (r) => Promise.reject(new MethodNotFound(r.method)) : (r, related, cancel) => this.events.request(this, r, related, cancel);
     try {
       await transport.start();
-      const init = await peer.request(
-        "initialize",
-        {
-          protocolVersion: BACKEND_PROTOCOL_VERSION,
-          capabilities: CLIENT_CAPABILITIES,
-          clientInfo: { name: "sentinel", version: VERSION },
-        },
-        this.startupTimeoutMs,
-      );
-      const version = typeof init.protocolVersion === "string" ? init.protocolVersion : BACKEND_PROTOCOL_VERSION;
-      transport.setProtocolVersion?.(version);
-      this.capabilities = (init.capabilities as Record<string, unknown>) ?? {};
-      this.serverInfo = (init.serverInfo as Record<string, unknown>) ?? {};
-      this.instructions = typeof init.instructions === "string" ? init.instructions : undefined;
-      peer.notify("notifications/initialized");
+      const version = era === "modern" ? await this.discover(peer) : await this.initialize(peer, transport);
+      handshaken = true;
+      if (this.listen) await within(this.listen.start(), FIRST_LISTEN_WAIT_MS);
       const catalog = { ...EMPTY };
       // A per-session connection serves calls only; the shared one keeps the catalog.
       if (!this.dedicated) for (const key of Object.keys(LISTS) as ListKey[]) catalog[key] = await this.fetchList(peer, key);
-      if (lost || this.peer !== peer) return;
+      if (lost || this.peer !== peer) return "lost";
       this.catalog = catalog;
       this.state = "ready";
       this.attempt = 0;
@@ -173,35 +238,99 @@ export class Backend {
         `ready (${String(this.serverInfo.name ?? "?")} ${String(this.serverInfo.version ?? "")}, protocol ${version}): ` +
           `${catalog.tools.length} tools, ${catalog.prompts.length} prompts, ${catalog.resources.length} resources`,
       );
+      this.eras.watch(era);
       this.events.changed(this);
+      return "ready";
     } catch (err) {
-      if (this.peer !== peer || this.stopped) return;
+      if (this.peer !== peer || this.stopped) return "lost";
       lost = true;
       const reason = (err as Error).message;
       await transport.close().catch(() => {});
+      if (mayBeStale && !handshaken && err instanceof BackendError && this.peer === peer) {
+        this.dropConnection();
+        peer.fail(new BackendUnavailable(`Backend ${this.name} is unavailable: ${reason}`));
+        this.log.warn(`refused the ${era} handshake: ${reason}`);
+        return "stale";
+      }
       this.lost(peer, reason);
-    } finally {
-      this.firstOutcome.resolve();
+      return "lost";
     }
+  }
+
+  private async initialize(peer: Peer, transport: Transport): Promise<string> {
+    const init = await peer.request(
+      "initialize",
+      {
+        protocolVersion: BACKEND_PROTOCOL_VERSION,
+        capabilities: CLIENT_CAPABILITIES,
+        clientInfo: { name: "sentinel", version: VERSION },
+      },
+      this.startupTimeoutMs,
+    );
+    const version = typeof init.protocolVersion === "string" ? init.protocolVersion : BACKEND_PROTOCOL_VERSION;
+    transport.setProtocolVersion?.(version);
+    this.capabilities = (init.capabilities as Record<string, unknown>) ?? {};
+    this.serverInfo = (init.serverInfo as Record<string, unknown>) ?? {};
+    this.instructions = typeof init.instructions === "string" ? init.instructions : undefined;
+    peer.notify("notifications/initialized");
+    return version;
+  }
+
+  /** The modern handshake that is none: server/discover says what initialize used to. */
+  private async discover(peer: Peer): Promise<string> {
+    const d = await peer.request("server/discover", withEnvelope(undefined, {}), this.startupTimeoutMs);
+    if (eraOfResult(d) !== "modern") throw new BackendError({ code: -32603, message: `server/discover does not offer ${MODERN_PROTOCOL_VERSION}` });
+    this.capabilities = isObject(d.capabilities) ? d.capabilities : {};
+    const info = isObject(d._meta) ? d._meta[META.serverInfo] : undefined;
+    this.serverInfo = isObject(info) ? info : {};
+    this.instructions = typeof d.instructions === "string" ? d.instructions : undefined;
+    this.modern = new ModernRequester(peer, { name: this.name, log: this.log, suspect: () => this.eras.suspect("modern") });
+    const changes = (k: string) => !this.dedicated && isObject(this.capabilities[k]) && this.capabilities[k].listChanged === true;
+    this.listen = new ModernListen(peer, { tools: changes("tools"), prompts: changes("prompts"), resources: changes("resources") }, this.log);
+    return MODERN_PROTOCOL_VERSION;
   }
 
   private async fetchList(peer: Peer, key: ListKey): Promise<Item[]> {
     const spec = LISTS[key];
     if (!(spec.capability in this.capabilities)) return [];
-    const items: Item[] = [];
+    const modern = this.modern?.peer === peer ? this.modern : null;
+    let items: Item[] = [];
     let cursor: string | undefined;
     // Pull every page: clients get Sentinel's merged list, paged by Sentinel.
     for (let page = 0; page < 1000; page++) {
-      const result = await peer.request(spec.method, cursor ? { cursor } : undefined, this.startupTimeoutMs);
+      const params = cursor ? { cursor } : undefined;
+      const result = modern ? await modern.request(spec.method, params, this.startupTimeoutMs) : await peer.request(spec.method, params, this.startupTimeoutMs);
       const list = result[key];
       if (Array.isArray(list)) items.push(...(list as Item[]));
       cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
       if (!cursor) break;
     }
+    if (key === "tools" && modern && this.config.transport !== "stdio") items = this.withParamHeaders(items);
     return items;
   }
 
+  /** Notes each tool's x-mcp-header annotations; a tool whose annotations are invalid is dropped (§1.10). */
+  private withParamHeaders(tools: Item[]): Item[] {
+    const headers = new Map<string, ParamHeader[]>();
+    const kept = tools.filter((tool) => {
+      const scan = scanParamHeaders(tool.inputSchema);
+      if (!scan.valid) {
+        this.log.warn(`tool ${String(tool.name)} left out: ${scan.reason}`);
+        return false;
+      }
+      if (scan.params.length > 0) headers.set(String(tool.name), scan.params);
+      return true;
+    });
+    this.paramHeaders = headers;
+    return kept;
+  }
+
   private onNotification(n: Notification, related: RequestOptions | null): void {
+    if (this.listen) {
+      const change = this.listen.take(n);
+      if (!change) return;
+      n = change;
+    }
     const peer = this.peer;
     for (const key of Object.keys(LISTS) as ListKey[]) {
       if (LISTS[key].changed !== n.method || !peer || this.state !== "ready" || this.dedicated) continue;
@@ -217,18 +346,37 @@ export class Backend {
     this.events.notification(this, n, related);
   }
 
+  /** A new probe found it in another era: reconnected in that one. */
+  private eraChanged(era: Era): void {
+    const peer = this.peer;
+    const transport = this.transport;
+    if (!peer) return;
+    this.log.warn(`now speaks the ${era} revision; reconnecting`);
+    this.lost(peer, `backend ${this.name} changed to the ${era} revision`);
+    void transport?.close();
+  }
+
   private get stopped(): boolean {
     return this.state === "stopped";
   }
 
-  private lost(peer: Peer, reason: string): void {
+  /** Forgets the current connection (its peer and era-specific parts). */
+  private dropConnection(): void {
+    this.listen?.stop();
+    this.listen = null;
+    this.modern = null;
+    this.peer = null;
+    this.transport = null;
+  }
+
+  /** The connection is gone (`peer`; null: none was made): retried with capped exponential backoff. */
+  private lost(peer: Peer | null, reason: string): void {
     if (this.peer !== peer || this.stopped) return;
     const wasReady = this.state === "ready";
     this.state = "down";
     this.lastError = reason;
-    peer.fail(new BackendUnavailable(`Backend ${this.name} is unavailable: ${reason}`));
-    this.peer = null;
-    this.transport = null;
+    this.dropConnection();
+    peer?.fail(new BackendUnavailable(`Backend ${this.name} is unavailable: ${reason}`));
     const delay = Math.min(this.config.restart.initialDelayMs * 2 ** this.attempt, this.config.restart.maxDelayMs);
     this.attempt++;
     this.log.warn(`${reason}; reconnecting in ${delay} ms`);
@@ -236,4 +384,11 @@ export class Backend {
     this.retryTimer.unref?.();
     if (wasReady) this.events.changed(this);
   }
+}
+
+/** Waits for `p`, but no longer than `ms`. */
+async function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

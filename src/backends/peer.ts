@@ -60,12 +60,18 @@ export class Peer {
     }
     const answer = this.pending.add(id, options, timeoutMs, () => {
       // Tell the backend to stop working on it; its late answer is ignored.
-      this.notify("notifications/cancelled", { requestId: id, reason: "timeout" });
+      this.stopRemote(id, "timeout");
       return new BackendTimeout(this.backend, timeoutMs);
     });
     options.cancel?.onCancel((reason) => this.cancel(id, reason));
     this.transport.send(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
     return answer;
+  }
+
+  /** request(), and the id it went under (a subscriptions/listen is known by it). */
+  requestWithId(method: string, params: Params | undefined, timeoutMs: number, options: RequestOptions = NONE): { id: number; answer: Promise<Result> } {
+    const id = this.nextId;
+    return { id, answer: this.request(method, params, timeoutMs, options) };
   }
 
   notify(method: string, params?: Params): void {
@@ -89,9 +95,12 @@ export class Peer {
   }
 
   private cancel(id: number, reason: string): void {
-    if (this.pending.reject(id, new BackendUnavailable(`Request cancelled: ${reason}`))) {
-      this.notify("notifications/cancelled", { requestId: id, reason });
-    }
+    if (this.pending.reject(id, new BackendUnavailable(`Request cancelled: ${reason}`))) this.stopRemote(id, reason);
+  }
+
+  /** Tells the backend to stop working on a request: by notification, or (modern HTTP) by closing its POST. */
+  private stopRemote(id: number, reason: string): void {
+    if (!this.transport.cancel?.(id)) this.notify("notifications/cancelled", { requestId: id, reason });
   }
 
   /** The request a backend message came with, when the transport knows (Streamable HTTP: its response stream). */

@@ -55,4 +55,17 @@ export type RequestOptions = {
   origin?: unknown;
   /** A large result may be relayed as bytes (raw-result.ts): the caller only passes it on. */
   relay?: boolean;
+  /**
+   * What the caller declared it can do (its initialize, or this request's
+   * _meta): a modern backend is told this, intersected with what Sentinel relays.
+   */
+  clientCapabilities?: Record<string, unknown>;
+  /** The log level the caller wants for this request; absent: no log messages for it. */
+  logLevel?: string;
+  /**
+   * The caller speaks 2026-07-28 and answers input_required itself: a modern
+   * backend's input_required result is returned as it is. Otherwise its input
+   * requests are asked through onRequest and the call retried with the answers.
+   */
+  takesInputRequired?: boolean;
 };

@@ -36,6 +36,8 @@ export class StdioTransport implements Transport {
   constructor(
     private readonly cfg: StdioBackendConfig,
     private readonly limits: JsonLimits,
+    /** A throwaway process (the era probe): its stderr and its exit are not news. */
+    private readonly quiet = false,
   ) {
     this.log = logger(cfg.name);
   }
@@ -52,17 +54,17 @@ export class StdioTransport implements Transport {
       env,
       stdin: "pipe",
       stdout: "pipe",
-      stderr: "pipe",
+      stderr: this.quiet ? "ignore" : "pipe",
       // Its own process group, so that closing ends grandchildren too (npx, sh -c, ...).
       detached: true,
-    });
+    }) as Child; // stderr is "ignore" only when quiet, and then never read
     this.child = child;
     void this.pumpStdout(child);
-    void this.pumpStderr(child);
+    if (!this.quiet) void this.pumpStderr(child);
     void child.exited.then((code) => {
       this.child = null;
       const why = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${code}`;
-      if (!this.closing) this.log.warn(`process ${why}`);
+      if (!this.closing && !this.quiet) this.log.warn(`process ${why}`);
       this.onclose(`backend ${this.cfg.name} ${why}`);
     });
   }

@@ -8,6 +8,11 @@ export interface Transport {
   start(): Promise<void>;
   send(message: Message): void;
   close(): Promise<void>;
+  /**
+   * Stops the backend's work on a request where the transport itself is the
+   * way to (modern HTTP: its POST is closed); false: send notifications/cancelled.
+   */
+  cancel?(id: JsonRpcId): boolean;
   /** Tells the HTTP transport which protocol version the session negotiated. */
   setProtocolVersion?(version: string): void;
   /**

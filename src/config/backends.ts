@@ -27,6 +27,8 @@ const common = {
   maxConcurrent: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   /** "session": one connection per client session, so that backend-initiated requests can only mean that session. */
   isolation: v.optional(v.picklist(["shared", "session"], 'expected "shared" or "session"'), "shared"),
+  /** Which MCP revision it speaks: "auto" asks it (server/discover) and remembers the answer. */
+  era: v.optional(v.picklist(["auto", "legacy", "modern"], 'expected "auto", "legacy" or "modern"'), "auto"),
 };
 
 const stdio = v.strictObject({
@@ -68,6 +70,7 @@ export function toBackend(name: string, b: Entry, separator: string, defaultTime
     disabled: b.disabled,
     restart: b.restart,
     isolation: b.isolation,
+    era: b.era,
     maxConcurrent: b.maxConcurrent ?? null,
   };
   if ("command" in b) {

@@ -125,6 +125,25 @@ const sections = v.strictObject({
     ),
     {},
   ),
+  /** MCP 2026-07-28, the stateless revision, on the fronts (the 2025 revisions are always served). */
+  modern: v.optional(
+    v.pipe(
+      v.strictObject({
+        /** Answer server/discover and serve modern requests; false refuses the probe, so that clients stay on 2025-11-25. */
+        enabled: v.optional(v.boolean(), true),
+        /** How long a call parked for the client's input (input_required) waits for its retry before it is cancelled. */
+        inputTimeout: v.optional(duration, 10 * 60_000),
+        /** Parked calls per principal at most. */
+        maxParked: v.optional(count(1), 32),
+        /** subscriptions/listen streams per principal at most. */
+        maxListens: v.optional(count(1), 64),
+        /** Secret that seals requestState (at least 32 characters); by default a random one per process. */
+        stateKey: v.optional(v.pipe(v.string(), v.minLength(32, "expected at least 32 characters"))),
+      }),
+      v.transform(({ inputTimeout, ...m }) => ({ ...m, inputTimeoutMs: inputTimeout })),
+    ),
+    {},
+  ),
   limits: v.optional(
     v.strictObject({
       /** What clients send: small, since requests carry arguments, not payloads. */
@@ -255,6 +274,7 @@ function assemble(c: v.InferOutput<typeof sections>) {
     /** client: what clients send; backend: what backends send. */
     limits: { ...c.limits, client: { ...c.limits.client, messageBytes: maxMessageBytes ?? c.limits.client.messageBytes } },
     http: c.http,
+    modern: c.modern,
     names: c.names,
     identity: c.identity,
     auth: c.auth,

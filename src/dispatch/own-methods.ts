@@ -9,13 +9,23 @@ import { InvalidParams } from "../errors.ts";
 import type { Notification, Params } from "../jsonrpc/message.ts";
 import type { SessionConnections } from "../session/connections.ts";
 import { LOG_LEVELS, type McpLogLevel, type Session } from "../session/session.ts";
+import { MODERN_VERSIONS } from "../session/envelope.ts";
 import { VERSION } from "../version.ts";
 import type { Lists, Views } from "./views.ts";
 import { page } from "./pages.ts";
 import type { Tasks } from "./tasks.ts";
 
-/** Newest first; a client asking for another gets the newest. */
+/** Newest first; a client asking for another gets the newest. The 2026-07-28 revision has no initialize (envelope.ts). */
 export const PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/** What Sentinel offers whichever backends are up: it answers lists, subscriptions and log levels itself. */
+const CAPABILITIES = {
+  tools: { listChanged: true },
+  prompts: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  completions: {},
+  logging: {},
+};
 
 type Handler = (session: Session, params: Params, identity: Principal) => Promise<Result> | Result;
 
@@ -83,24 +93,44 @@ export class OwnMethods {
     session.clientCapabilities = (params.capabilities as Record<string, unknown>) ?? {};
     await this.deps.ready;
     const ready = this.deps.backends.filter((b) => b.state === "ready");
-    const instructions = ready
-      .filter((b) => b.instructions)
-      .map((b) => `## ${b.name}\n${b.instructions}`)
-      .join("\n\n");
+    const instructions = this.instructions(ready);
     const hasTasks = ready.some((b) => "tasks" in b.capabilities);
     return {
       protocolVersion: version,
       capabilities: {
-        tools: { listChanged: true },
-        prompts: { listChanged: true },
-        resources: { subscribe: true, listChanged: true },
-        completions: {},
-        logging: {},
+        ...CAPABILITIES,
         ...(hasTasks && { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }),
       },
-      serverInfo: { name: this.deps.server.name, title: "Sentinel MCP gateway", version: VERSION },
+      serverInfo: this.serverInfo,
       ...(instructions && { instructions }),
     };
+  }
+
+  /**
+   * MCP 2026-07-28's server/discover: Sentinel's own versions and capabilities
+   * (it translates between eras, so not its backends'), and their instructions.
+   * Tasks are not offered: a 2025 backend's task is run to its end for a modern client.
+   */
+  async discover(): Promise<Result> {
+    await this.deps.ready;
+    const instructions = this.instructions(this.deps.backends.filter((b) => b.state === "ready"));
+    return {
+      supportedVersions: MODERN_VERSIONS,
+      capabilities: CAPABILITIES,
+      ...(instructions && { instructions }),
+    };
+  }
+
+  /** Who answers: 2025 results carry it in initialize, 2026 results in _meta. */
+  get serverInfo(): Record<string, unknown> {
+    return { name: this.deps.server.name, title: "Sentinel MCP gateway", version: VERSION };
+  }
+
+  private instructions(ready: Backend[]): string {
+    return ready
+      .filter((b) => b.instructions)
+      .map((b) => `## ${b.name}\n${b.instructions}`)
+      .join("\n\n");
   }
 
   /**

@@ -32,6 +32,8 @@ export type Route = {
   unavailable?: string;
 };
 
+const RELATED_TASK = "io.modelcontextprotocol/related-task";
+
 const ROUTED = new Set([
   "tools/call",
   "prompts/get",
@@ -93,9 +95,36 @@ export class Router {
       case "completion/complete":
         if (!("completions" in conn.capabilities)) return { completion: { values: [], hasMore: false } };
     }
+    if (route.method === "tools/call" && options.takesInputRequired && !route.params.task && this.needsTask(route)) {
+      return this.runTask(route, conn, options);
+    }
     const result = await conn.request(route.method, route.params, options);
     if (route.method === "tools/call" && route.params.task) this.deps.tasks.record(result, conn, session);
     return result;
+  }
+
+  /** A 2025 tool that runs only as a task (execution.taskSupport "required"). */
+  private needsTask(route: Route): boolean {
+    const execution = this.deps.catalog.entry("tool", route.target)?.item.execution as { taskSupport?: unknown } | undefined;
+    return execution?.taskSupport === "required";
+  }
+
+  /**
+   * A 2026-07-28 client without the tasks extension calls a tool that runs only
+   * as a 2025 task: Sentinel runs the task and waits for its result, so the
+   * client gets a plain answer. Cancelling the call cancels the task.
+   */
+  private async runTask(route: Route, conn: Backend, options: RequestOptions): Promise<Result> {
+    const created = await conn.request(route.method, { ...route.params, task: {} }, { ...options, cancel: undefined });
+    const taskId = (created.task as { taskId?: unknown } | undefined)?.taskId;
+    if (typeof taskId !== "string") return created;
+    options.cancel?.onCancel(() => void conn.request("tasks/cancel", { taskId }).catch(() => {}));
+    const result = await conn.request("tasks/result", { taskId }, { ...options, cancel: undefined });
+    // The client made no task: the result's tie to one is dropped.
+    const meta = result._meta as Record<string, unknown> | undefined;
+    if (!meta || !(RELATED_TASK in meta)) return result;
+    const { [RELATED_TASK]: _task, ...rest } = meta;
+    return { ...result, _meta: rest };
   }
 
   private named(kind: "tool" | "prompt", method: string, params: Params): Route | Promise<Route> {

@@ -20,6 +20,7 @@ import {
 import { checkShape, limitExceeded, parseWithin } from "../jsonrpc/shape.ts";
 import { toWire, type WirePieces } from "../jsonrpc/wire.ts";
 import { logger } from "../log.ts";
+import { StdioModern } from "./stdio-modern.ts";
 
 const log = logger("stdio");
 
@@ -76,6 +77,7 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
   };
   const session = gateway.openSession("stdio", "stdio", identity, send);
   const { pipeline } = gateway;
+  const modern = gateway.config.modern.enabled ? new StdioModern(gateway, session, send) : null;
   const limits = gateway.config.limits.client;
   const max = limits.messageBytes;
 
@@ -97,9 +99,10 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
       return refuse(value, err);
     }
     session.lastSeen = Date.now();
-    if (isRequest(message)) return pipeline.request(session, message);
-    if (isNotification(message)) pipeline.notification(session, message);
-    else pipeline.response(session, message);
+    if (isRequest(message)) return modern?.takes(message) ? modern.request(message) : pipeline.request(session, message);
+    if (isNotification(message)) {
+      if (!modern?.notification(message)) pipeline.notification(session, message);
+    } else pipeline.response(session, message);
     return null;
   };
 
@@ -144,5 +147,6 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
 
   for await (const chunk of io.input) decoder.push(chunk);
   decoder.end();
+  modern?.close();
   gateway.closeSession(session, "stdin closed");
 }

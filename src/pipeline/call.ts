@@ -6,7 +6,9 @@
 
 import type { Principal } from "../auth/principal.ts";
 import { CancelSignal, type RequestOptions, type Result } from "../backends/request.ts";
+import { toJsonRpcError, type JsonRpcErrorObject, type SentinelError } from "../errors.ts";
 import type { Message, Notification, Params, Request } from "../jsonrpc/message.ts";
+import { legacyResult } from "./result-shape.ts";
 import type { Session } from "../session/session.ts";
 
 export class Call implements RequestOptions {
@@ -14,6 +16,10 @@ export class Call implements RequestOptions {
   readonly progressToken: string | number | undefined;
   /** A large result may be relayed as bytes: the pipeline only passes it on. */
   readonly relay = true;
+  /** Kept in the session's calls in flight, for notifications/cancelled and its close. */
+  readonly tracked: boolean = true;
+  /** The backend the route chose, once it is known (the pipeline sets it). */
+  backend: string | null = null;
 
   constructor(
     readonly session: Session,
@@ -26,9 +32,37 @@ export class Call implements RequestOptions {
     this.progressToken = typeof token === "string" || typeof token === "number" ? token : undefined;
   }
 
+  /** What the client declared at initialize: a modern backend is told so per request. */
+  get clientCapabilities(): Record<string, unknown> {
+    return this.session.clientCapabilities;
+  }
+
+  get logLevel(): string | undefined {
+    return this.session.logLevel ?? undefined;
+  }
+
+  /** The session the audit row names; null for a request that has none (2026-07-28). */
+  get auditSession(): string | null {
+    return this.session.id;
+  }
+
+  /** Whether a log message at `level` may reach the client with this call. */
+  wantsLog(level: unknown): boolean {
+    return this.session.wantsLog(level);
+  }
+
   /** The opaque tag reverse routing compares: this call's session. */
   get origin(): Session {
     return this.session;
+  }
+
+  /** The result as this call's client reads it (a modern backend's fields removed for a 2025 client). */
+  resultOf(result: Result): Result {
+    return legacyResult(result);
+  }
+
+  errorOf(error: SentinelError): JsonRpcErrorObject {
+    return toJsonRpcError(error);
   }
 
   relate(message: Message): void {

@@ -47,23 +47,29 @@ export class Pipeline {
    * refresh tokens inside a session). Resolves to null when the client
    * cancelled it: no answer is due.
    */
-  async request(session: Session, req: Request, relate?: (m: Message) => void, identity = session.identity): Promise<Response | null> {
+  request(session: Session, req: Request, relate?: (m: Message) => void, identity = session.identity): Promise<Response | null> {
+    return this.call(new Call(session, identity, req, relate));
+  }
+
+  /** Handles one request as a call the front made (a 2026-07-28 request brings its own kind). */
+  async call(call: Call): Promise<Response | null> {
     const ts = Date.now();
     const started = performance.now();
-    const call = new Call(session, identity, req, relate);
+    const { session, request: req } = call;
     const cancellable = CANCELLABLE.has(req.method);
-    if (cancellable) session.inflight.set(req.id, call.cancel);
+    const tracked = cancellable && call.tracked;
+    if (tracked) session.inflight.set(req.id, call.cancel);
     this.inflight++;
     let outcome: Outcome;
     try {
       outcome = await this.run(call);
     } finally {
-      if (cancellable) session.inflight.delete(req.id);
+      if (tracked) session.inflight.delete(req.id);
       if (--this.inflight === 0) this.idle?.();
     }
     this.record(call, outcome, ts, started, cancellable);
     if (call.cancel.cancelled) return null;
-    return outcome.error ? failure(req.id, toJsonRpcError(outcome.error)) : success(req.id, outcome.result!);
+    return outcome.error ? failure(req.id, call.errorOf(outcome.error)) : success(req.id, call.resultOf(outcome.result!));
   }
 
   notification(session: Session, n: Notification): void {
@@ -125,6 +131,7 @@ export class Pipeline {
       route = resolved instanceof Promise ? await resolved : resolved;
       // Only tool, prompt and resource routes can lack a backend (a task's is known).
       if (!route.backend) throw new UnknownTarget(route.kind as TargetKind, route.target);
+      call.backend = route.backend.name;
       const ctx = { call, route: route as RouteTo, policy: this.deps.policy, connections: this.deps.connections };
       for (const [, step] of STEPS) {
         const v = step(ctx, verdict);
@@ -143,7 +150,7 @@ export class Pipeline {
     const req = call.request;
     this.deps.audit?.record({
       ts,
-      session: call.session.id,
+      session: call.auditSession,
       front: call.session.front,
       identity: call.identity.sub,
       roles: call.identity.roles,

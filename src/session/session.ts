@@ -53,8 +53,13 @@ export class Session {
     private readonly deliver: (message: Message) => void,
   ) {}
 
+  /**
+   * Sends what the client did not ask for. Not to a client that never opened a
+   * 2025 session (a 2026-07-28 client on stdio, a principal's modern calls on
+   * HTTP): it takes messages only on the streams of its own requests.
+   */
   send(message: Message): void {
-    if (!this.closed) this.deliver(message);
+    if (!this.closed && this.protocolVersion !== null) this.deliver(message);
   }
 
   /**
@@ -73,6 +78,7 @@ export class Session {
       if (!e || !("url" in e)) return Promise.reject(new MethodNotFound("elicitation/create (the client does not support URL mode)"));
     }
     if (this.closed) return Promise.reject(new ShuttingDown());
+    if (this.protocolVersion === null) return Promise.reject(new MethodNotFound(`${method} (the client takes no requests outside its calls)`));
     // Ids of our own, so they cannot be confused with the client's.
     const id = `sentinel-${this.nextOutgoing++}`;
     const answer = this.outgoing.add(id, undefined, CLIENT_REQUEST_TIMEOUT_MS, () => new BackendTimeout("client", CLIENT_REQUEST_TIMEOUT_MS));

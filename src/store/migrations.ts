@@ -8,6 +8,7 @@ import type { Database } from "bun:sqlite";
 import v1 from "./schema-v1.sql" with { type: "text" };
 import v2 from "./schema-v2.sql" with { type: "text" };
 import v3 from "./schema-v3.sql" with { type: "text" };
+import v4 from "./schema-v4.sql" with { type: "text" };
 
 type Step = (db: Database) => void;
 
@@ -20,6 +21,7 @@ export const STEPS: readonly Step[] = [
     db.exec(v2);
   },
   (db) => db.exec(v3),
+  (db) => db.exec(v4),
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

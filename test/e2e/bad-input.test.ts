@@ -57,9 +57,12 @@ describe("stdio front", () => {
     expect(await io.next()).toMatchObject({ id: 8, error: { code: -32601, message: expect.stringContaining("tools/destroy") } });
   });
 
-  test("the 2026-07-28 server/discover probe gets a clean -32601", async () => {
+  test("the 2026-07-28 server/discover probe is answered; a modern request with a broken envelope gets -32602", async () => {
     io.write(JSON.stringify({ jsonrpc: "2.0", id: 9, method: "server/discover", params: {} }) + "\n");
-    expect(await io.next()).toMatchObject({ id: 9, error: { code: -32601 } });
+    expect(await io.next()).toMatchObject({ id: 9, result: { supportedVersions: ["2026-07-28"], resultType: "complete" } });
+    const broken = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": [] };
+    io.write(JSON.stringify({ jsonrpc: "2.0", id: "9b", method: "tools/list", params: { _meta: broken } }) + "\n");
+    expect(await io.next()).toMatchObject({ id: "9b", error: { code: -32602 } });
   });
 
   test("an oversized message gets -32600 under its own id, and the next message is served", async () => {

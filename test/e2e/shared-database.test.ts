@@ -74,8 +74,8 @@ describe(`${GATEWAYS} gateways started at once`, () => {
 
       const schema = schemaOf(db);
       expect(schema).toMatchObject({
-        version: 3,
-        tables: ["calls", "events", "journals", "pins", "switches"],
+        version: 4,
+        tables: ["calls", "era_verdicts", "events", "journals", "pins", "switches"],
         governanceColumns: ["roles", "decision", "rule"],
         journals: 0,
       });

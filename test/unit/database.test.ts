@@ -37,8 +37,8 @@ function schemaOf(db: Database) {
 }
 
 const CURRENT = {
-  version: 3,
-  tables: ["calls", "events", "journals", "pins", "switches"],
+  version: 4,
+  tables: ["calls", "era_verdicts", "events", "journals", "pins", "switches"],
   calls: ["id", "ts", "session", "front", "identity", "method", "backend", "target", "args", "outcome", "error_code", "error", "latency_us", "roles", "decision", "rule"],
   indexes: ["calls_identity", "calls_target", "calls_ts"],
 };

@@ -7,6 +7,7 @@ import type { Principal } from "../../auth/principal.ts";
 import type { Config } from "../../config/load.ts";
 import { PROTOCOL_VERSIONS } from "../../dispatch/own-methods.ts";
 import { Forbidden, InvalidRequest, Unauthenticated } from "../../errors.ts";
+import { isModernVersion } from "../../session/envelope.ts";
 import { checkHost, checkOrigin, isLoopback } from "../origin.ts";
 import type { Refusals } from "./refusals.ts";
 
@@ -28,6 +29,7 @@ export function credentialGate(config: Config, auth: TokenVerifier, { host, reje
   const loopbackOnly = isLoopback(host);
   const allowed = config.http.allowedOrigins;
   const oauth = config.auth.oauth !== null;
+  const modern = config.modern.enabled;
   const anonymous: Principal | null = config.identity.anonymous
     ? { sub: "anonymous", roles: config.identity.anonymous.roles, via: "anonymous", expiresAt: null }
     : null;
@@ -40,7 +42,8 @@ export function credentialGate(config: Config, auth: TokenVerifier, { host, reje
     const origin = headers.get("origin");
     if (origin && !checkOrigin(origin, allowed)) return reject(new Forbidden(`Forbidden: origin ${origin} is not allowed`));
     const version = headers.get("mcp-protocol-version");
-    if (version && !PROTOCOL_VERSIONS.includes(version)) {
+    // A 2026-07-28 version (or a later one, refused with the versions spoken) is the era classifier's (modern-post.ts).
+    if (version && !PROTOCOL_VERSIONS.includes(version) && !(modern && isModernVersion(version))) {
       return reject(new InvalidRequest(`Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${PROTOCOL_VERSIONS.join(", ")}`));
     }
     return null;

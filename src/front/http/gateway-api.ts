@@ -4,6 +4,9 @@
 
 import type { Principal } from "../../auth/principal.ts";
 import type { Config } from "../../config/load.ts";
+import type { Listens } from "../../dispatch/listens.ts";
+import type { ModernRequests } from "../../pipeline/modern.ts";
+import type { Session } from "../../session/session.ts";
 import type { JsonRpcId, Message, Notification, Request, Response } from "../../jsonrpc/message.ts";
 
 /** A client session as the front sees it: who, when last used, what it still runs. */
@@ -29,4 +32,9 @@ export type FrontGateway<S extends FrontSession = FrontSession> = {
   openSession(id: string, front: "http", identity: Principal, deliver: (m: Message) => void): S;
   closeSession(session: S, reason: string): void;
   reidentify(session: S, identity: Principal): void;
+  /** 2026-07-28 requests: served statelessly, around the same pipeline. */
+  readonly modern: Pick<ModernRequests, "check" | "request">;
+  readonly listens: Pick<Listens, "listen">;
+  /** Where a principal's 2026-07-28 calls run. */
+  principalSession(identity: Principal): Session;
 };

@@ -3,14 +3,14 @@
 // than a listener per request: `req.signal` costs ~10 µs a call, and only slow
 // calls need it.
 
-import type { Request as RpcRequest } from "../../jsonrpc/message.ts";
 import type { FrontSession } from "./gateway-api.ts";
 
-export class OpenPosts<S extends FrontSession = FrontSession> {
-  private readonly open = new Map<Request, { session: S; requests: RpcRequest[] }>();
+export class OpenPosts<_S extends FrontSession = FrontSession> {
+  /** Each open POST and how to cancel what it carries. */
+  private readonly open = new Map<Request, () => void>();
 
-  add(req: Request, session: S, requests: RpcRequest[]): void {
-    this.open.set(req, { session, requests });
+  add(req: Request, cancel: () => void): void {
+    this.open.set(req, cancel);
   }
 
   delete(req: Request): void {
@@ -19,10 +19,10 @@ export class OpenPosts<S extends FrontSession = FrontSession> {
 
   /** Cancels the calls of every POST whose client has gone. */
   sweep(): void {
-    for (const [req, open] of this.open) {
+    for (const [req, cancel] of this.open) {
       if (!req.signal.aborted) continue;
       this.open.delete(req);
-      for (const r of open.requests) open.session.cancel(r.id, "client disconnected");
+      cancel();
     }
   }
 }

@@ -3,16 +3,19 @@
 
 import type { Context } from "hono";
 import type { Principal } from "../../auth/principal.ts";
-import { InvalidRequest, MessageTooLarge } from "../../errors.ts";
-import { isNotification, isRequest, type Message } from "../../jsonrpc/message.ts";
+import { InvalidRequest, MessageTooLarge, SentinelError } from "../../errors.ts";
+import { idOf, isNotification, isRequest, type Message } from "../../jsonrpc/message.ts";
+import { classifyPost, modernPost } from "./modern-post.ts";
 import type { FrontSession } from "./gateway-api.ts";
 import { parsePosted, postBody } from "./post-body.ts";
 import { answerBatch, answerOne } from "./response-shaper.ts";
 import { acceptsEvents, type Env, type RouteContext } from "./route-context.ts";
 import type { HttpSession } from "./session-table.ts";
 
-export function postRoute<S extends FrontSession>({ gateway, sessions, posts, refuse, gate, sessionOf }: RouteContext<S>) {
+export function postRoute<S extends FrontSession>(routes: RouteContext<S>) {
+  const { gateway, sessions, posts, refuse, gate, sessionOf } = routes;
   const { pipeline } = gateway;
+  const modern = gateway.config.modern.enabled ? modernPost(routes) : null;
   const limits = gateway.config.limits.client;
   const max = limits.messageBytes;
   const { reject } = refuse;
@@ -36,6 +39,11 @@ export function postRoute<S extends FrontSession>({ gateway, sessions, posts, re
     const posted = parsePosted(text, limits, refuse);
     if (posted instanceof Response) return posted;
     const { messages } = posted;
+    if (modern) {
+      const era = classifyPost(messages, posted.batch, req.headers);
+      if (era instanceof SentinelError) return reject(era, idOf(messages[0]));
+      if (era === "modern") return modern(req, messages, identity, c.env);
+    }
     const first = messages[0]!;
     const initialize = isRequest(first) && first.method === "initialize";
     const entry = enter(messages, initialize, req.headers, identity);
@@ -54,7 +62,9 @@ export function postRoute<S extends FrontSession>({ gateway, sessions, posts, re
     if (requests.length === 0) return new Response(null, { status: posted.refusal?.httpStatus ?? 202 });
     // Calls longer than the idle timeout must not be cut by it (only configured for such backends).
     c.env?.calling(req);
-    posts.add(req, session, requests);
+    posts.add(req, () => {
+      for (const r of requests) session.cancel(r.id, "client disconnected");
+    });
     try {
       if (posted.batch) return await answerBatch(pipeline, session, identity, requests);
       return await answerOne(pipeline, session, identity, requests[0]!, acceptsEvents(req), initialize ? entry.id : null);
