@@ -9,11 +9,20 @@
 //                                                   #   backend, driven by test/conformance/sentinel-client.ts
 //   bun scripts/conformance.ts --record test/conformance/RESULTS.md   # all three runs above (fixture, gateway,
 //                                                   #   client), written as a Markdown report
-//   bun scripts/conformance.ts --modern             # the 0.2.0-alpha suite (conformance-next), run under Node 22
-//                                                   #   (node_modules/node/bin/node), with --requirements 2026-07-28
-//                                                   #   and 2025-11-25 against test/fixtures/modern-server.ts
-//                                                   #   --era dual over HTTP; add --record FILE for a Markdown report
-//                                                   #   (test/conformance/RESULTS-2026-07-28.md; direct column only)
+//   bun scripts/conformance.ts --modern             # the 0.2.0-alpha suite (conformance-next) under Node 22
+//                                                   #   (node_modules/node/bin/node), directly and through Sentinel
+//                                                   #   side by side (test/conformance/modern.ts): server
+//                                                   #   --requirements 2026-07-28 (modern fixture) and 2025-11-25
+//                                                   #   (legacy fixture; modern fixture), each direct | stdio
+//                                                   #   backend | HTTP backend; client scenarios of 2026-07-28 with
+//                                                   #   the v2 SDK client vs Sentinel as the client. Prints what
+//                                                   #   passes directly but not through Sentinel. --record FILE
+//                                                   #   writes test/conformance/RESULTS-2026-07-28.md
+//   --modern options: --only 2026,2025,2025-modern,client (a subset), --backend-era auto|legacy|modern (the
+//   backend's `era` in Sentinel's config; default: unset), --scenario, --expect-fail, --sentinel, --keep, --verbose.
+//   --scenario applies to every comparison picked: pair it with --only (server or client scenarios, not both).
+//   Exit status: 2 if a direct run fails where the recorded baseline passes (the harness is wrong), 1 if something
+//   passes directly but fails through Sentinel (not listed in --expect-fail), 0 otherwise.
 // Options:
 //   --scenario NAME     only this scenario (repeatable)
 //   --suite S           server mode: all (default) | active | pending  (the suite's own lists: pending =
@@ -100,93 +109,16 @@ const NEXT_SUITE_DIR = join(ROOT, "node_modules/@modelcontextprotocol/conformanc
 export const NEXT_CLI = join(NEXT_SUITE_DIR, "dist/index.js");
 export const NODE22 = join(ROOT, "node_modules/node/bin/node");
 export const MODERN_FIXTURE = join(ROOT, "test/fixtures/modern-server.ts");
-export const REQUIREMENT_SETS = ["2026-07-28", "2025-11-25"] as const;
 
 export function nextSuiteVersion(): string {
   return (JSON.parse(readFileSync(join(NEXT_SUITE_DIR, "package.json"), "utf8")) as { version: string }).version;
-}
-
-export type ModernRun = {
-  requirements: string;
-  target: string;
-  command: string;
-  /** Scored (required) scenarios first, in the suite's order; `scored: false` for the run-but-unscored ones. */
-  scenarios: (ScenarioResult & { scored: boolean })[];
-  suiteMs: number;
-};
-
-/**
- * Runs the alpha suite with `--requirements <set>` against the modern fixture (`--era dual`, so both requirement
- * sets meet the same process) over HTTP, directly: no Sentinel in the path yet.
- */
-export async function runModernConformance(requirements: string, o: { keep?: boolean } = {}): Promise<ModernRun> {
-  if (!existsSync(NODE22)) throw new SetupError(`${NODE22} not found (npm ci installs it from the \`node\` devDependency)`);
-  const children: Bun.Subprocess[] = [];
-  const workDir = mkdtempSync(join(tmpdir(), "sentinel-conformance-modern-"));
-  const outDir = join(workDir, "results");
-  try {
-    const child = Bun.spawn([BUN, MODERN_FIXTURE, "--transport", "http", "--era", "dual", "--port", "0"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    children.push(child);
-    void new Response(child.stderr).text(); // drained: the SDK reports every rejected probe there
-    const url = await waitForLine(child.stdout, /^LISTENING (\S+)$/m, "modern fixture");
-    const args = ["server", "--url", url, "--requirements", requirements, "-o", outDir];
-    const t0 = performance.now();
-    const proc = Bun.spawn([NODE22, NEXT_CLI, ...args], { cwd: workDir, stdout: "pipe", stderr: "pipe" });
-    const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    const suiteMs = performance.now() - t0;
-    // "Not scored for <set>: ..." is followed by one "  ✗|✓ name (reason)" line per unscored scenario.
-    const tail = out.split(/^Not scored for /m)[1] ?? "";
-    const unscored = new Set([...tail.matchAll(/^\s+\S+ (\S+) \(/gm)].map((m) => m[1]!));
-    const found = scenarioChecks(outDir);
-    if (found.length === 0) throw new SetupError(`the alpha suite wrote no results (${args.join(" ")}):\n${out}${err}`);
-    const scenarios = found.map(({ scenario, checks }) => ({ ...tally(scenario, "active", checks), scored: !unscored.has(scenario) }));
-    scenarios.sort((a, b) => Number(b.scored) - Number(a.scored));
-    const command = `node22 conformance@${nextSuiteVersion()} server --url URL --requirements ${requirements}`;
-    return { requirements, target: `modern fixture --era dual (${url})`, command, scenarios, suiteMs };
-  } finally {
-    for (const c of children) c.kill("SIGTERM");
-    await Promise.all(children.map((c) => c.exited));
-    if (!o.keep) rmSync(workDir, { recursive: true, force: true });
-  }
-}
-
-/** The 2026-07-28 report: one section per requirement set, the direct column only (Sentinel is added later). */
-export function renderModernMarkdown(runs: ModernRun[], argv: string, date: Date): string {
-  const L: string[] = [];
-  L.push("# MCP conformance, 2026-07-28 era: test/fixtures/modern-server.ts");
-  L.push("");
-  L.push(`Recorded ${date.toISOString().slice(0, 10)} by \`${argv}\` with @modelcontextprotocol/conformance ${nextSuiteVersion()}`);
-  L.push(`(the \`conformance-next\` alias) under Node ${Bun.spawnSync([NODE22, "--version"]).stdout.toString().trim()} (\`node_modules/node/bin/node\`),`);
-  L.push("against the fixture on @modelcontextprotocol/server 2.4.0 served over HTTP with `--era dual`. \"Direct\" means the");
-  L.push("suite talks to the fixture itself; a \"through Sentinel\" column comes with the gateway's 2026-07-28 support.");
-  L.push("A scenario passes with no FAILURE check. Unscored scenarios are run by the suite but not part of the requirement set.");
-  for (const r of runs) {
-    const scored = r.scenarios.filter((s) => s.scored);
-    L.push("");
-    L.push(`## --requirements ${r.requirements}`);
-    L.push("");
-    L.push(`Direct: ${scored.filter((s) => s.failed === 0).length}/${scored.length} required scenarios passed (suite ran in ${secs(r.suiteMs)} s).`);
-    L.push("");
-    L.push("| scenario | scored | direct checks passed/failed | direct |");
-    L.push("|---|---|---|---|");
-    for (const s of r.scenarios) L.push(`| ${s.scenario} | ${s.scored ? "yes" : "no"} | ${counts(s)} | ${s.failed === 0 ? "PASSED" : "FAILED"} |`);
-    const bad = r.scenarios.flatMap((s) => s.checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING").map((c) => ({ s, c })));
-    if (bad.length) {
-      L.push("");
-      L.push(`Failures and warnings (${r.requirements}):`);
-      L.push("");
-      for (const { s, c } of bad) L.push(`- ${s.scored ? "" : "(unscored) "}\`${s.scenario}\` ${c.status} ${c.id}: ${(c.errorMessage ?? c.description).replace(/\s+/g, " ")}`);
-    }
-  }
-  L.push("");
-  return L.join("\n");
 }
 
 /**
  * The checks the suite wrote for each scenario (<outDir>/server-<scenario>-<timestamp>/checks.json),
  * in run order (the timestamp suffix), which is the suite's own scenario order.
  */
-function scenarioChecks(outDir: string): { scenario: string; checks: Check[] }[] {
+export function scenarioChecks(outDir: string): { scenario: string; checks: Check[] }[] {
   let dirs: string[] = [];
   try {
     dirs = readdirSync(outDir);
@@ -195,16 +127,23 @@ function scenarioChecks(outDir: string): { scenario: string; checks: Check[] }[]
     .map((d) => d.match(/^server-(.+)-(\d{4}-\d{2}-\d{2}T[\d-]+Z)$/))
     .filter((m): m is RegExpMatchArray => m !== null)
     .sort((a, b) => a[2]!.localeCompare(b[2]!))
-    .map((m) => ({ scenario: m[1]!, checks: JSON.parse(readFileSync(join(outDir, m[0], "checks.json"), "utf8")) as Check[] }));
+    .map((m) => ({ scenario: m[1]!, checks: readChecks(join(outDir, m[0], "checks.json")) }));
 }
 
-function tally(scenario: string, list: ScenarioResult["list"], checks: Check[]): ScenarioResult {
+/** A scenario that died before writing its checks (the suite reports it on stderr only) counts as one failure. */
+function readChecks(path: string): Check[] {
+  if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as Check[];
+  const description = "the suite wrote no checks.json for this scenario (it threw or timed out; run it alone with --verbose)";
+  return [{ id: "no-checks-written", name: "NoChecksWritten", description, status: "FAILURE", errorMessage: description }];
+}
+
+export function tally(scenario: string, list: ScenarioResult["list"], checks: Check[]): ScenarioResult {
   const n = (s: string) => checks.filter((c) => c.status === s).length;
   return { scenario, list, passed: n("SUCCESS"), failed: n("FAILURE"), warnings: n("WARNING"), checks };
 }
 
 /** Reads a child's stream until `pattern` matches; returns the first capture group. Keeps draining after. */
-async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, what: string, ms = 20_000) {
+export async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, what: string, ms = 20_000) {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let buf = "";
@@ -616,6 +555,45 @@ function printClientRuns(runs: ClientRun[], expectFail: Set<string>, verbose: bo
   return { unexpected, stale };
 }
 
+type ModernFlags = {
+  record?: string;
+  sentinel: string;
+  scenario?: string[];
+  "expect-fail"?: string[];
+  keep: boolean;
+  verbose: boolean;
+  only?: string;
+  "backend-era"?: string;
+};
+
+/** --modern: the alpha suite directly and through Sentinel (test/conformance/modern.ts), side by side. */
+async function modernCli(opts: ModernFlags): Promise<number> {
+  const m = await import("../test/conformance/modern.ts");
+  const all = [...m.COMPARISONS.map((c) => c.id), "client"];
+  const only = opts.only ? opts.only.split(",").filter(Boolean) : all;
+  const unknown = only.filter((x) => !all.includes(x));
+  if (unknown.length) throw new SetupError(`--only: unknown ${unknown.join(", ")} (expected some of ${all.join(", ")})`);
+  const era = opts["backend-era"];
+  if (era !== undefined && !["auto", "legacy", "modern"].includes(era)) throw new SetupError("--backend-era: expected auto, legacy or modern");
+  const o = { sentinel: opts.sentinel, keep: opts.keep, scenarios: opts.scenario, backendEra: era as "auto" | "legacy" | "modern" | undefined };
+  const [comparisons, clients] = await Promise.all([
+    m.runComparisons(only, o),
+    only.includes("client") ? m.runClientComparisons(o) : Promise.resolve([]),
+  ]);
+  m.printComparisons(comparisons, clients, opts.verbose);
+  if (opts.record) {
+    const path = resolve(opts.record);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, m.renderModernMarkdown(comparisons, clients, ["bun scripts/conformance.ts", ...process.argv.slice(2)].join(" "), new Date()));
+    console.log(`\nwrote ${relative(process.cwd(), path) || path}`);
+  }
+  const expectFail = new Set((opts["expect-fail"] ?? []).flatMap((x) => x.split(",")).filter(Boolean));
+  const { direct, sentinel } = m.failures(comparisons, clients, expectFail);
+  if (direct.length) console.error(`\nthe direct runs fail where the recorded baseline passes (the harness or a fixture is wrong): ${direct.join(", ")}`);
+  if (sentinel.length) console.error(`\n${sentinel.length} scenario run(s) pass directly but fail through Sentinel (listed above)`);
+  return direct.length ? 2 : sentinel.length ? 1 : 0;
+}
+
 async function cli(): Promise<number> {
   const { values: opts } = parseArgs({
     options: {
@@ -633,31 +611,11 @@ async function cli(): Promise<number> {
       keep: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       modern: { type: "boolean", default: false },
+      only: { type: "string" },
+      "backend-era": { type: "string" },
     },
   });
-  if (opts.modern) {
-    const expectFailModern = new Set((opts["expect-fail"] ?? []).flatMap((x) => x.split(",")).filter(Boolean));
-    const runs = await Promise.all(REQUIREMENT_SETS.map((r) => runModernConformance(r, { keep: opts.keep })));
-    let failed = 0;
-    for (const r of runs) {
-      const scored = r.scenarios.filter((s) => s.scored);
-      console.log(`conformance ${nextSuiteVersion()} --requirements ${r.requirements} against ${r.target}`);
-      for (const s of r.scenarios) {
-        console.log(`  ${s.failed ? "✗" : "✓"} ${s.scenario}${s.scored ? "" : " (unscored)"}: ${s.passed} passed, ${s.failed} failed`);
-        if (s.failed && s.scored) for (const c of s.checks) if (c.status === "FAILURE") console.log(`      ${c.id}: ${c.errorMessage ?? c.description}`);
-      }
-      const bad = scored.filter((s) => s.failed > 0 && !expectFailModern.has(s.scenario));
-      failed += bad.length;
-      console.log(`  ${scored.length - scored.filter((s) => s.failed).length}/${scored.length} required scenarios passed\n`);
-    }
-    if (opts.record) {
-      const path = resolve(opts.record);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, renderModernMarkdown(runs, ["bun scripts/conformance.ts", ...process.argv.slice(2)].join(" "), new Date()));
-      console.log(`wrote ${relative(process.cwd(), path) || path}`);
-    }
-    return failed > 0 ? 1 : 0;
-  }
+  if (opts.modern) return modernCli(opts);
   const suite = opts.suite as "all" | "active" | "pending";
   const backend = opts.backend as "stdio" | "http";
   if (!["stdio", "http"].includes(backend)) throw new SetupError(`--backend: expected stdio or http`);

@@ -4,13 +4,25 @@
 // probe, fallback to initialize, tools/list). No login, no network beyond
 // localhost: HOME, XDG dirs and CLAUDE_CONFIG_DIR point into a temp dir, and
 // telemetry, error reporting, auto-update and other non-essential traffic are off.
+//
+// Each front is registered twice: with the default config (modern: 2026-07-28
+// enabled) and with `modern: { enabled: false }`. What Claude Code sends is
+// observed on the wire, in front of Sentinel: the stdio front through a tap
+// process that Claude Code launches and that runs the gateway (it logs every
+// line in both directions), the HTTP front through a forwarding proxy in this
+// process. With modern on, Claude Code must get an answer to server/discover
+// and never send initialize; with it off, it must fall back to initialize.
+// Both must end "✔ Connected". The modern cases are skipped, with a message,
+// while the binary does not answer server/discover (its modern fronts not built yet).
 
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { auditRows, BIN, eventually, NODE, ROOT, startHttpGateway, stdioFixture, tempDir, writeConfig, type HttpGateway } from "./harness.ts";
+import { BIN, BUN, NODE, ROOT, startHttpGateway, stdioFixture, tempDir, writeConfig, type HttpGateway } from "./harness.ts";
+import { answersDiscover } from "../conformance/modern.ts";
 
 const PKG = join(ROOT, "node_modules/@anthropic-ai/claude-code");
+const MODERN = "2026-07-28";
 
 /**
  * How to launch `claude`. The package's postinstall copies the native binary over
@@ -23,13 +35,20 @@ function claudeCommand(): string[] {
   return statSync(exe).size > 64 * 1024 ? [exe] : [NODE, join(PKG, "cli-wrapper.cjs")];
 }
 
+const modernFronts = await answersDiscover(BIN);
+if (!modernFronts) console.warn("claude-code.test.ts: skipping the modern cases: dist/sentinel does not answer server/discover (its 2026-07-28 fronts are not built in yet)");
+
 type Run = { code: number | null; stdout: string; stderr: string; ms: number };
+/** One JSON-RPC message seen on the wire: `in` went to Sentinel, `out` came from it. */
+type Wire = { dir: "in" | "out"; msg: Record<string, any>; header?: string | null; status?: number };
 
 let dir: string;
 let home: string;
 let project: string;
-let configPath: string;
-let http: HttpGateway;
+let list: Run;
+let listContext: string;
+const gateways: HttpGateway[] = [];
+const proxies: { stop(): void }[] = [];
 
 /** An environment with nothing from the user's: throwaway home, no telemetry/updates/network. */
 function claudeEnv(): Record<string, string> {
@@ -90,43 +109,185 @@ function mcpLogs(): string {
   return out.join("\n");
 }
 
+// A stdio tap: `bun tap.ts LOG -- CMD...` runs CMD with piped stdio, forwards both directions unchanged, and
+// appends each line to LOG as "> " (to CMD) or "< " (from CMD). Claude Code launches it instead of the gateway.
+const TAP_SOURCE = `
+import { appendFileSync } from "node:fs";
+const [log, , ...cmd] = process.argv.slice(2);
+const child = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => child.kill(sig));
+function lines(tag, write) {
+  let buf = "";
+  return (chunk) => {
+    write(chunk);
+    buf += new TextDecoder().decode(chunk);
+    let nl;
+    while ((nl = buf.indexOf("\\n")) !== -1) {
+      appendFileSync(log, tag + buf.slice(0, nl) + "\\n");
+      buf = buf.slice(nl + 1);
+    }
+  };
+}
+const toChild = lines("> ", (c) => { child.stdin.write(c); child.stdin.flush(); });
+const fromChild = lines("< ", (c) => process.stdout.write(c));
+(async () => { for await (const c of child.stdout) fromChild(c); })();
+(async () => { for await (const c of Bun.stdin.stream()) toChild(c); child.stdin.end(); })();
+process.exit(await child.exited);
+`;
+
+function readTap(log: string): Wire[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("> ") || l.startsWith("< "))
+    .flatMap((l) => {
+      try {
+        return [{ dir: l.startsWith("> ") ? "in" : "out", msg: JSON.parse(l.slice(2)) } as Wire];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** A forwarding proxy in front of an HTTP gateway that records each JSON-RPC message of each POST and its answer. */
+function httpTap(target: string): { url: string; wire: Wire[]; stop(): void } {
+  const wire: Wire[] = [];
+  const upstream = new URL(target);
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const body = req.method === "POST" ? await req.text() : undefined;
+      const header = req.headers.get("mcp-protocol-version");
+      let sent: Record<string, any> | undefined;
+      try {
+        const parsed = body ? JSON.parse(body) : undefined;
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) sent = parsed;
+      } catch {}
+      const entry: Wire | undefined = sent && { dir: "in", msg: sent, header };
+      if (entry) wire.push(entry);
+      const headers = new Headers(req.headers);
+      headers.delete("host");
+      const res = await fetch(new URL(url.pathname + url.search, upstream), { method: req.method, headers, body, redirect: "manual" });
+      if (entry) entry.status = res.status;
+      // Answers to the handshake methods are small and final: read a copy (JSON or one SSE event).
+      if (sent?.id !== undefined && ["server/discover", "initialize"].includes(sent.method)) {
+        const text = await res.clone().text();
+        const json = text.trim().startsWith("{") ? text : (text.match(/^data: (.*)$/m)?.[1] ?? "{}");
+        try {
+          wire.push({ dir: "out", msg: { ...JSON.parse(json), status: res.status } });
+        } catch {
+          wire.push({ dir: "out", msg: { id: sent.id, status: res.status, unparsed: text.slice(0, 200) } });
+        }
+      }
+      const out = new Headers(res.headers);
+      out.delete("content-encoding");
+      out.delete("content-length");
+      return new Response(res.body, { status: res.status, headers: out });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}${upstream.pathname}`, wire, stop: () => server.stop(true) };
+}
+
+type Front = { name: string; line: string; wire: () => Wire[] };
+const fronts: Record<"stdioOn" | "httpOn" | "stdioOff" | "httpOff", Front> = {} as never;
+
 beforeAll(async () => {
   dir = tempDir();
   home = join(dir, "home");
   project = join(dir, "project");
   for (const d of [home, project, join(dir, "tmp")]) mkdirSync(d, { recursive: true });
-  configPath = writeConfig(dir, { identity: { anonymous: { roles: [] } }, backends: { alpha: stdioFixture("alpha") } });
-  http = await startHttpGateway(configPath);
-});
+  const tap = join(dir, "tap.ts");
+  writeFileSync(tap, TAP_SOURCE);
+  const base = { identity: { anonymous: { roles: [] } }, backends: { alpha: stdioFixture("alpha") } };
+  // Without modern fronts in the binary, "off" is the config without the section (the binary would refuse it).
+  const variants = { On: base, Off: modernFronts ? { ...base, modern: { enabled: false } } : base };
+
+  for (const [suffix, config] of Object.entries(variants) as ["On" | "Off", Record<string, unknown>][]) {
+    const cfgDir = join(dir, suffix);
+    mkdirSync(cfgDir);
+    const configPath = writeConfig(cfgDir, config);
+    const log = join(cfgDir, "stdio-wire.log");
+    const stdioName = `sentinel-stdio-${suffix.toLowerCase()}`;
+    const command = [BUN, tap, log, "--", BIN, "--config", configPath];
+    fronts[`stdio${suffix}`] = { name: stdioName, line: `${stdioName}: ${command.join(" ")} - ✔ Connected`, wire: () => readTap(log) };
+    const gateway = await startHttpGateway(configPath);
+    gateways.push(gateway);
+    const proxy = httpTap(gateway.url);
+    proxies.push(proxy);
+    const httpName = `sentinel-http-${suffix.toLowerCase()}`;
+    fronts[`http${suffix}`] = { name: httpName, line: `${httpName}: ${proxy.url} (HTTP) - ✔ Connected`, wire: () => proxy.wire };
+    // `claude mcp add` rewrites one config file: one at a time.
+    for (const args of [["mcp", "add", stdioName, "--", ...command], ["mcp", "add", "--transport", "http", httpName, proxy.url]]) {
+      const add = await claude(args);
+      expect(add.code, add.stderr).toBe(0);
+    }
+  }
+
+  // One health check of all four; each test below reads its own line and wire.
+  list = await claude(["mcp", "list"], 60_000);
+  listContext = `claude mcp list (exit ${list.code}, ${list.ms} ms):\n${list.stdout}\n${list.stderr}\n${gateways.map((g) => g.stderr()).join("\n")}\n${mcpLogs()}`;
+}, 90_000);
 
 afterAll(async () => {
-  await http?.stop();
+  for (const p of proxies) p.stop();
+  await Promise.all(gateways.map((g) => g.stop()));
 });
 
-test("claude mcp list connects to the stdio and the HTTP front", async () => {
-  const version = await claude(["--version"]);
-  expect(version.stdout).toContain("(Claude Code)");
+const requests = (w: Wire[], method: string) => w.filter((m) => m.dir === "in" && m.msg.method === method);
+const answers = (w: Wire[], ids: unknown[]) => w.filter((m) => m.dir === "out" && ids.includes(m.msg.id));
+const show = (w: Wire[]) => w.map((m) => `${m.dir === "in" ? ">" : "<"} ${JSON.stringify(m.msg).slice(0, 240)}`).join("\n");
 
-  const addStdio = await claude(["mcp", "add", "sentinel-stdio", "--", BIN, "--config", configPath]);
-  expect(addStdio.code, addStdio.stderr).toBe(0);
-  expect(addStdio.stdout).toContain("Added stdio MCP server sentinel-stdio");
+test("claude --version runs offline", async () => {
+  expect((await claude(["--version"])).stdout).toContain("(Claude Code)");
+});
 
-  const addHttp = await claude(["mcp", "add", "--transport", "http", "sentinel-http", http.url]);
-  expect(addHttp.code, addHttp.stderr).toBe(0);
-  expect(addHttp.stdout).toContain("Added HTTP MCP server sentinel-http");
+describe("modern: { enabled: false }: Claude Code falls back to initialize", () => {
+  for (const key of ["stdioOff", "httpOff"] as const) {
+    test(key === "stdioOff" ? "stdio front" : "HTTP front", () => {
+      const f = fronts[key];
+      const w = f.wire();
+      const context = `${listContext}\nwire:\n${show(w)}`;
+      expect(list.stdout, context).toContain(f.line);
+      // It asked (a refused or unanswered probe is how it learns), then opened a 2025 session.
+      const discover = requests(w, "server/discover");
+      expect(discover.length, context).toBeGreaterThan(0);
+      expect(answers(w, discover.map((m) => m.msg.id)).filter((m) => m.msg.result), context).toEqual([]);
+      const init = requests(w, "initialize");
+      expect(init.length, context).toBeGreaterThan(0);
+      expect(answers(w, init.map((m) => m.msg.id)).some((m) => typeof m.msg.result?.protocolVersion === "string"), context).toBe(true);
+    });
+  }
+});
 
-  const list = await claude(["mcp", "list"], 60_000);
-  const context = `claude mcp list (exit ${list.code}, ${list.ms} ms):\n${list.stdout}\n${list.stderr}\ngateway (http) stderr:\n${http.stderr()}\n${mcpLogs()}`;
-  // e.g. "sentinel-stdio: /…/dist/sentinel --config /…/sentinel.json - ✔ Connected"
-  //      "sentinel-http: http://127.0.0.1:PORT/mcp (HTTP) - ✔ Connected"
-  expect(list.stdout, context).toContain(`sentinel-stdio: ${BIN} --config ${configPath} - ✔ Connected`);
-  expect(list.stdout, context).toContain(`sentinel-http: ${http.url} (HTTP) - ✔ Connected`);
-  expect(list.code, context).toBe(0);
+describe.skipIf(!modernFronts)("modern enabled (the default): Claude Code goes 2026-07-28", () => {
+  for (const key of ["stdioOn", "httpOn"] as const) {
+    test(key === "stdioOn" ? "stdio front" : "HTTP front", () => {
+      const f = fronts[key];
+      const w = f.wire();
+      const context = `${listContext}\nwire:\n${show(w)}`;
+      expect(list.stdout, context).toContain(f.line);
+      const discover = requests(w, "server/discover");
+      expect(discover.length, context).toBeGreaterThan(0);
+      const offered = answers(w, discover.map((m) => m.msg.id)).flatMap((m) => m.msg.result?.supportedVersions ?? []);
+      expect(offered, context).toContain(MODERN);
+      expect(requests(w, "initialize"), context).toEqual([]);
+      // What followed the probe spoke 2026-07-28: _meta on every request, and the header on HTTP.
+      const after = w.filter((m) => m.dir === "in" && m.msg.id !== undefined && m.msg.method !== "server/discover");
+      expect(after.length, context).toBeGreaterThan(0);
+      for (const m of after) {
+        expect(m.msg.params?._meta?.["io.modelcontextprotocol/protocolVersion"], `${m.msg.method}\n${context}`).toBe(MODERN);
+        if (key === "httpOn") expect([m.header, m.status], `${m.msg.method}\n${context}`).toEqual([MODERN, 200]);
+      }
+      // And Sentinel served it: the tool list came back (stdio shows every answer; HTTP, the status above).
+      const toolsList = requests(w, "tools/list");
+      expect(toolsList.length, context).toBeGreaterThan(0);
+      if (key === "stdioOn") {
+        const tools = answers(w, toolsList.map((m) => m.msg.id)).flatMap((m) => m.msg.result?.tools ?? []);
+        expect(tools.map((t: { name: string }) => t.name), context).toContain("alpha__echo");
+      }
+    });
+  }
+});
 
-  // Both health checks went through the gateway, as Claude Code.
-  await eventually(async () => {
-    const rows = await auditRows(configPath);
-    const inits = rows.filter((r) => r.method === "initialize" && r.outcome === "ok").map((r) => r.front);
-    return inits.includes("stdio") && inits.includes("http");
-  }, 5_000);
-}, 90_000);
