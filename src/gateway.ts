@@ -71,8 +71,8 @@ export class Gateway {
 
   constructor(readonly config: Config) {
     const events: BackendEvents = {
-      changed: (b) => {
-        if (!b.dedicated) this.onBackendChanged();
+      changed: (b, announced) => {
+        if (!b.dedicated) this.onBackendChanged(announced && { backend: b, key: announced });
       },
       notification: (b, n, related) => this.reverse.notification(b, n, related),
       request: (b, r, related, cancel) => this.reverse.request(b, r, related, cancel),
@@ -214,8 +214,13 @@ export class Gateway {
     return timer;
   }
 
-  /** The catalog is rebuilt, and each session is told about the lists that changed as it sees them. */
-  private onBackendChanged(): void {
+  /**
+   * The catalog is rebuilt, and each session and listen is told about the lists
+   * that changed as it sees them, and about the list a backend said changed if
+   * it sees any of that backend's items there (a backend may announce a change
+   * that leaves the list as it looks).
+   */
+  private onBackendChanged(announced?: { backend: Backend; key: keyof typeof LIST_NOTIFICATIONS } | null): void {
     const r = this.running;
     if (!r) return;
     const pins = r.governance.pins;
@@ -225,7 +230,9 @@ export class Gateway {
       const key = r.policy.viewKey(identity);
       let methods = byView.get(key);
       if (!methods) {
-        methods = [...new Set(r.views.changed(identity).map((k) => LIST_NOTIFICATIONS[k]))];
+        const keys = r.views.changed(identity);
+        if (announced && !keys.includes(announced.key) && r.views.shows(identity, announced.backend, announced.key)) keys.push(announced.key);
+        methods = [...new Set(keys.map((k) => LIST_NOTIFICATIONS[k]))];
         byView.set(key, methods);
       }
       return methods;

@@ -44,11 +44,11 @@ const LISTS = {
   resources: { method: "resources/list", capability: "resources", changed: "notifications/resources/list_changed" },
   resourceTemplates: { method: "resources/templates/list", capability: "resources", changed: "notifications/resources/list_changed" },
 } as const;
-type ListKey = keyof typeof LISTS;
+export type ListKey = keyof typeof LISTS;
 
 export type BackendEvents = {
   /** The backend's visible catalog or state changed. */
-  changed(backend: Backend): void;
+  changed(backend: Backend, announced?: ListKey): void;
   /** A notification from the backend; `related`: the options of the request it came with, if known. */
   notification(backend: Backend, n: Notification, related: RequestOptions | null): void;
   /** A request from the backend (sampling, elicitation, roots), likewise; `cancel` fires if the backend withdraws it. */
@@ -338,7 +338,7 @@ export class Backend {
         (items) => {
           if (this.peer !== peer) return;
           this.catalog = { ...this.catalog, [key]: items };
-          this.events.changed(this);
+          this.events.changed(this, key);
         },
         (err) => this.log.warn(`cannot refresh ${key}: ${(err as Error).message}`),
       );

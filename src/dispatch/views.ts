@@ -2,7 +2,7 @@
 // roles see the same lists, so views are built once per role set and catalog
 // version, not per request.
 
-import type { Item } from "../backends/backend.ts";
+import type { Backend, Item } from "../backends/backend.ts";
 import type { Identity } from "../config/load.ts";
 import type { Policy } from "../pipeline/policy.ts";
 import type { Catalog } from "./catalog.ts";
@@ -48,6 +48,23 @@ export class Views {
     const before = this.view(a).signature;
     const after = this.view(b).signature;
     return (Object.keys(after) as (keyof Lists)[]).filter((k) => before[k] !== after[k]);
+  }
+
+  /**
+   * Whether `identity` sees any item `backend` offers in list `key`: a change the
+   * backend announces there may be told to it even when the list looks the same
+   * (it reveals nothing that caller cannot list).
+   */
+  shows(identity: Identity, backend: Backend, key: keyof Lists): boolean {
+    const { catalog, policy } = this;
+    const name = backend.name;
+    if (key === "tools" || key === "prompts") {
+      const kind = key === "tools" ? "tool" : "prompt";
+      for (const [exposed, e] of catalog[key]) if (e.backend === backend && policy.visible(identity, kind, exposed, name)) return true;
+      return false;
+    }
+    if (key === "resources") return [...catalog.resources].some(([uri, e]) => e.backend === backend && policy.visible(identity, "resource", uri, name));
+    return catalog.templates.some((t) => t.backend === backend && policy.visible(identity, "resource", String(t.item.uriTemplate), name));
   }
 
   private view(identity: Identity): View {

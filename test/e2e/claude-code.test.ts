@@ -12,14 +12,12 @@
 // line in both directions), the HTTP front through a forwarding proxy in this
 // process. With modern on, Claude Code must get an answer to server/discover
 // and never send initialize; with it off, it must fall back to initialize.
-// Both must end "✔ Connected". The modern cases are skipped, with a message,
-// while the binary does not answer server/discover (its modern fronts not built yet).
+// Both must end "✔ Connected".
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, BUN, NODE, ROOT, startHttpGateway, stdioFixture, tempDir, writeConfig, type HttpGateway } from "./harness.ts";
-import { answersDiscover } from "../conformance/modern.ts";
 
 const PKG = join(ROOT, "node_modules/@anthropic-ai/claude-code");
 const MODERN = "2026-07-28";
@@ -35,8 +33,6 @@ function claudeCommand(): string[] {
   return statSync(exe).size > 64 * 1024 ? [exe] : [NODE, join(PKG, "cli-wrapper.cjs")];
 }
 
-const modernFronts = await answersDiscover(BIN);
-if (!modernFronts) console.warn("claude-code.test.ts: skipping the modern cases: dist/sentinel does not answer server/discover (its 2026-07-28 fronts are not built in yet)");
 
 type Run = { code: number | null; stdout: string; stderr: string; ms: number };
 /** One JSON-RPC message seen on the wire: `in` went to Sentinel, `out` came from it. */
@@ -202,7 +198,7 @@ beforeAll(async () => {
   writeFileSync(tap, TAP_SOURCE);
   const base = { identity: { anonymous: { roles: [] } }, backends: { alpha: stdioFixture("alpha") } };
   // Without modern fronts in the binary, "off" is the config without the section (the binary would refuse it).
-  const variants = { On: base, Off: modernFronts ? { ...base, modern: { enabled: false } } : base };
+  const variants = { On: base, Off: { ...base, modern: { enabled: false } } };
 
   for (const [suffix, config] of Object.entries(variants) as ["On" | "Off", Record<string, unknown>][]) {
     const cfgDir = join(dir, suffix);
@@ -261,7 +257,7 @@ describe("modern: { enabled: false }: Claude Code falls back to initialize", () 
   }
 });
 
-describe.skipIf(!modernFronts)("modern enabled (the default): Claude Code goes 2026-07-28", () => {
+describe("modern enabled (the default): Claude Code goes 2026-07-28", () => {
   for (const key of ["stdioOn", "httpOn"] as const) {
     test(key === "stdioOn" ? "stdio front" : "HTTP front", () => {
       const f = fronts[key];

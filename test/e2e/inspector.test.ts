@@ -4,13 +4,10 @@
 // on a legacy-only server, so a modern run that succeeds did speak 2026-07-28), `--protocol-era legacy` is the
 // 2025 control. Behind Sentinel: @modelcontextprotocol/server-everything (a 2025-era server) and
 // test/fixtures/modern-server.ts (2026-07-28 only), so each era meets a backend of each era.
-// Skipped with a message while the binary cannot: the modern cases while it does not answer server/discover,
-// the modern-backend ones while it cannot list a 2026-07-28-only backend's tools.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { BIN, BUN, EVERYTHING, INIT, NODE, ROOT, startHttpGateway, stdioRpc, tempDir, textOf, writeConfig, type HttpGateway } from "./harness.ts";
-import { answersDiscover } from "../conformance/modern.ts";
+import { BIN, BUN, EVERYTHING, NODE, ROOT, startHttpGateway, tempDir, textOf, writeConfig, type HttpGateway } from "./harness.ts";
 
 const INSPECTOR = join(ROOT, "node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
 const NODE22 = join(ROOT, "node_modules/node/bin/node");
@@ -19,26 +16,6 @@ const MODERN = "2026-07-28";
 
 const everything = { command: NODE, args: [EVERYTHING, "stdio"] };
 const modernFixture = { command: BUN, args: [MODERN_FIXTURE, "--era", "modern"] };
-
-/**
- * Whether the binary reaches a 2026-07-28-only backend: its tools are listed once the stdio front has answered
- * initialize (which it does when the backends have settled). The process is killed, not waited for.
- */
-async function reachesModernBackend(): Promise<boolean> {
-  const rpc = stdioRpc(writeConfig(tempDir(), { backends: { modern: modernFixture } }));
-  try {
-    await rpc.call("initialize", INIT.params);
-    rpc.notify("notifications/initialized");
-    const list = await rpc.call("tools/list");
-    return (list?.result?.tools ?? []).some((t: { name: string }) => t.name === "modern__test_simple_text");
-  } finally {
-    rpc.proc.kill();
-  }
-}
-
-const [modernFronts, modernBackend] = await Promise.all([answersDiscover(BIN), reachesModernBackend()]);
-if (!modernFronts) console.warn("inspector.test.ts: skipping --protocol-era modern: dist/sentinel does not answer server/discover yet");
-if (!modernBackend) console.warn("inspector.test.ts: skipping the modern-backend cases: dist/sentinel does not list a 2026-07-28-only backend's tools yet");
 
 type Out = { code: number | null; json: Record<string, any>; stdout: string; stderr: string };
 
@@ -70,7 +47,7 @@ beforeAll(async () => {
   home = join(dir, "home");
   config = writeConfig(dir, {
     identity: { anonymous: { roles: [] } },
-    backends: { everything, ...(modernBackend && { modern: modernFixture }) },
+    backends: { everything, modern: modernFixture },
   });
   http = await startHttpGateway(config);
 });
@@ -91,27 +68,25 @@ async function listAndCall(era: "modern" | "legacy", front: "stdio" | "http") {
   const [list, echo, simple] = await Promise.all([
     inspector(era, ["--method", "tools/list"], target, home),
     inspector(era, ["--method", "tools/call", "--tool-name", "everything__echo", "--tool-arg", "message=hi"], target, home),
-    modernBackend ? inspector(era, ["--method", "tools/call", "--tool-name", "modern__test_simple_text"], target, home) : null,
+    inspector(era, ["--method", "tools/call", "--tool-name", "modern__test_simple_text"], target, home),
   ]);
   const why = (o: Out) => `exit ${o.code}\nstdout: ${o.stdout.slice(0, 2000)}\nstderr: ${o.stderr.slice(-2000)}\ngateway (http) stderr:\n${http.stderr().slice(-2000)}`;
   expect(list.code, why(list)).toBe(0);
   const names = (list.json.result?.tools ?? []).map((t: { name: string }) => t.name);
   expect(names, why(list)).toContain("everything__echo");
-  if (modernBackend) expect(names, why(list)).toContain("modern__test_simple_text");
+  expect(names, why(list)).toContain("modern__test_simple_text");
   expect(echo.code, why(echo)).toBe(0);
   expect(textOf(echo.json.result), why(echo)).toBe("Echo: hi");
-  if (simple) {
-    expect(simple.code, why(simple)).toBe(0);
-    expect(textOf(simple.json.result), why(simple)).toBe("This is a simple text response for testing.");
-  }
+  expect(simple.code, why(simple)).toBe(0);
+  expect(textOf(simple.json.result), why(simple)).toBe("This is a simple text response for testing.");
 }
 
 // The control on one front (the 2025 path on both fronts is covered elsewhere): every Inspector run costs a Node start.
 describe("--protocol-era legacy (2025-11-25, the control)", () => {
-  test("HTTP front: lists and calls tools of a 2025 backend" + (modernBackend ? " and of a 2026-07-28 one" : ""), () => listAndCall("legacy", "http"), 30_000);
+  test("HTTP front: lists and calls tools of a 2025 backend and of a 2026-07-28 one", () => listAndCall("legacy", "http"), 30_000);
 });
 
-describe.skipIf(!modernFronts)("--protocol-era modern (2026-07-28)", () => {
-  test("stdio front: lists and calls tools of a 2025 backend" + (modernBackend ? " and of a 2026-07-28 one" : ""), () => listAndCall("modern", "stdio"), 30_000);
-  test("HTTP front: lists and calls tools of a 2025 backend" + (modernBackend ? " and of a 2026-07-28 one" : ""), () => listAndCall("modern", "http"), 30_000);
+describe("--protocol-era modern (2026-07-28)", () => {
+  test("stdio front: lists and calls tools of a 2025 backend and of a 2026-07-28 one", () => listAndCall("modern", "stdio"), 30_000);
+  test("HTTP front: lists and calls tools of a 2025 backend and of a 2026-07-28 one", () => listAndCall("modern", "http"), 30_000);
 });
