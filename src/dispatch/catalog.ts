@@ -3,10 +3,13 @@
 // (tools, prompts) or URI (resources), each pointing at the owning backend.
 
 import type { Backend, Item } from "../backends/backend.ts";
+import { scanParamHeaders, type ParamHeader } from "../backends/modern-headers.ts";
 import { logger } from "../log.ts";
 import { exposedName } from "./names.ts";
 
 const log = logger("catalog");
+
+const NO_HEADERS: readonly ParamHeader[] = [];
 
 export type Entry = { backend: Backend; name: string; item: Item };
 export type TemplateEntry = { backend: Backend; pattern: RegExp; item: Item };
@@ -19,6 +22,8 @@ export class Catalog {
   resources = new Map<string, Entry>();
   templates: TemplateEntry[] = [];
   collisions: Collision[] = [];
+  /** Each tool definition's Mcp-Param-* arguments, scanned once. */
+  private readonly scans = new WeakMap<Item, readonly ParamHeader[]>();
   /** Bumped on every rebuild, so that views built from an older catalog are rebuilt. */
   version = 0;
   /** Tools withheld by pinning (changed or suspicious definitions): exposed name -> why. */
@@ -78,6 +83,19 @@ export class Catalog {
 
   entry(kind: "tool" | "prompt", name: string): Entry | undefined {
     return (kind === "tool" ? this.tools : this.prompts).get(name);
+  }
+
+  /** The arguments a tool's schema mirrors in Mcp-Param-* headers (SEP-2243); none for an unknown tool. */
+  paramHeaders(name: string): readonly ParamHeader[] {
+    const item = this.tools.get(name)?.item;
+    if (!item) return NO_HEADERS;
+    let scanned = this.scans.get(item);
+    if (!scanned) {
+      const scan = scanParamHeaders(item.inputSchema);
+      scanned = scan.valid ? scan.params : NO_HEADERS;
+      this.scans.set(item, scanned);
+    }
+    return scanned;
   }
 
   /** The backend that owned a name before it went down, if any. */

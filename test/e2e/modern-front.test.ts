@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { auditRows, BIN, EVERYTHING, eventually, rawStdio, runCli, startHttpGateway, stdioFixture, tempDir, textOf, writeConfig, type HttpGateway } from "./harness.ts";
+import { auditRows, BIN, BUN, EVERYTHING, eventually, rawStdio, runCli, startHttpGateway, stdioFixture, tempDir, textOf, writeConfig, type HttpGateway } from "./harness.ts";
 
 const V = "2026-07-28";
 /** server-everything wants a recent Node; npm's node package is installed for the conformance suite. */
@@ -27,7 +27,12 @@ beforeAll(async () => {
   dir = tempDir();
   const hash = async (k: string) => (await runCli(["token", "hash", k])).stdout.trim().split(/\s+/).pop()!;
   // "own": one connection per client session, so that concurrent callers' backend requests cannot be confused.
-  const backends = { echo: stdioFixture("echo"), own: stdioFixture("own", { isolation: "session" }) };
+  const backends = {
+    echo: stdioFixture("echo"),
+    own: stdioFixture("own", { isolation: "session" }),
+    // A 2026-07-28 backend with a tool whose argument is mirrored in a header (x-mcp-header).
+    mb: { command: BUN, args: [`${import.meta.dir}/modern-backend-fixture.ts`], era: "modern" },
+  };
   configPath = writeConfig(dir, {
     backends,
     auth: { apiKeys: [{ name: "alice", hash: await hash(KEYS.alice) }, { name: "bob", hash: await hash(KEYS.bob) }] },
@@ -179,6 +184,17 @@ describe("the ladder", () => {
       "mcp-name": `=?base64?${btoa("echo__echo")}?=`,
     });
     expect(textOf(encoded.body.result)).toBe("b");
+  });
+
+  test("Mcp-Param-* headers of a tool's x-mcp-header arguments are checked against the body", async () => {
+    const call = (region: string) => ({ id: 1, method: "tools/call", params: { name: "mb__region", arguments: { region }, _meta: meta() } });
+    const missing = await post(call("eu-west"));
+    expect([missing.status, missing.body.error.code]).toEqual([400, -32020]);
+    const wrong = await post(call("eu-west"), "alice", { "mcp-param-region": "us-east" });
+    expect([wrong.status, wrong.body.error.code]).toEqual([400, -32020]);
+    const right = await post(call("eu-wést"), "alice", { "mcp-param-region": `=?base64?${Buffer.from("eu-wést").toString("base64")}?=` });
+    expect(right.status).toBe(200);
+    expect(right.body.result.resultType).toBe("complete");
   });
 
   test("a 2025 client on the same endpoint still gets its session", async () => {

@@ -4,6 +4,7 @@
 
 import type { Principal } from "../../auth/principal.ts";
 import type { Config } from "../../config/load.ts";
+import type { Catalog } from "../../dispatch/catalog.ts";
 import type { Listens } from "../../dispatch/listens.ts";
 import type { ModernRequests } from "../../pipeline/modern.ts";
 import type { Session } from "../../session/session.ts";
@@ -37,4 +38,6 @@ export type FrontGateway<S extends FrontSession = FrontSession> = {
   readonly listens: Pick<Listens, "listen">;
   /** Where a principal's 2026-07-28 calls run. */
   principalSession(identity: Principal): Session;
+  /** A tool's arguments that 2026-07-28 clients mirror in Mcp-Param-* headers, which the front checks against the body. */
+  readonly catalog: Pick<Catalog, "paramHeaders">;
 };

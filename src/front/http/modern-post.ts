@@ -10,6 +10,7 @@ import { CancelSignal } from "../../backends/request.ts";
 import { HeaderMismatch, InvalidEnvelope, InvalidRequest, RateLimited, type SentinelError } from "../../errors.ts";
 import { isNotification, isRequest, type Message, type Request as RpcRequest, type Response as RpcResponse } from "../../jsonrpc/message.ts";
 import { checkVersion, claimsModern, isModernVersion, readEnvelope, type Envelope } from "../../session/envelope.ts";
+import type { ParamHeader } from "../../backends/modern-headers.ts";
 import { EventStream } from "../event-stream.ts";
 import type { FrontSession } from "./gateway-api.ts";
 import { JSON_HEADERS, SSE_HEADERS, wireBody } from "./response-shaper.ts";
@@ -78,6 +79,22 @@ function checkHeaders(headers: Headers, req: RpcRequest, envelope: Envelope): vo
   if (decoded !== body) throw new HeaderMismatch(`Bad Request: Mcp-Name disagrees with params.${field}`);
 }
 
+/** A tool's arguments mirrored in Mcp-Param-* headers (SEP-2243): each present one must be there and agree. */
+function checkParamHeaders(headers: Headers, args: unknown, params: readonly ParamHeader[]): void {
+  for (const p of params) {
+    let value = args;
+    for (const key of p.path) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    // An absent argument is not expected in a header; a non-primitive one is the arguments' own fault.
+    if (value === undefined || value === null || typeof value === "object") continue;
+    const raw = headers.get(p.header);
+    if (raw === null) throw new HeaderMismatch(`Bad Request: the ${p.header} header is required (the tool mirrors that argument)`);
+    const decoded = decodeHeaderValue(raw.trim());
+    if (decoded === null) throw new HeaderMismatch(`Bad Request: the ${p.header} header's base64 value is malformed`);
+    const same = typeof value === "number" ? /^-?\d+(\.\d+)?$/.test(decoded) && Number(decoded) === value : decoded === String(value);
+    if (!same) throw new HeaderMismatch(`Bad Request: ${p.header} disagrees with the argument it mirrors`);
+  }
+}
+
 export function modernPost<S extends FrontSession>({ gateway, posts, refuse: { reject } }: RouteContext<S>) {
   return async function serve(req: Request, messages: Message[], identity: Principal, env: Env["Bindings"] | undefined): Promise<Response> {
     const m = messages[0]!;
@@ -87,6 +104,9 @@ export function modernPost<S extends FrontSession>({ gateway, posts, refuse: { r
     try {
       envelope = readEnvelope(m.params, true);
       checkHeaders(req.headers, m, envelope);
+      if (m.method === "tools/call" && typeof m.params?.name === "string") {
+        checkParamHeaders(req.headers, m.params.arguments, gateway.catalog.paramHeaders(m.params.name));
+      }
       checkVersion(envelope.version);
       gateway.modern.check(m.method);
     } catch (err) {
