@@ -330,6 +330,24 @@ describe("per-request logs, progress, cancellation", () => {
   });
 });
 
+test("stdio: notifications/cancelled withdraws a modern call; nothing more is sent for it", async () => {
+  const raw = rawStdio(stdioPath);
+  try {
+    raw.write(JSON.stringify({ jsonrpc: "2.0", id: "w", method: "tools/call", params: { name: "echo__wait", arguments: { ms: 30_000 }, _meta: meta() } }) + "\n");
+    // The call has reached the backend once a later call on the same connection has been answered.
+    raw.write(JSON.stringify({ jsonrpc: "2.0", id: "e", method: "tools/call", params: { name: "echo__echo", arguments: { text: "x" }, _meta: meta() } }) + "\n");
+    expect((await raw.next()).id).toBe("e");
+    raw.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "w", reason: "user" } }) + "\n");
+    raw.write(JSON.stringify({ jsonrpc: "2.0", id: "after", method: "tools/list", params: { _meta: meta() } }) + "\n");
+    const next = await raw.next();
+    expect(next.id).toBe("after");
+    const row = await eventually(async () => (await auditRows(stdioPath)).find((r) => r.target === "echo__wait"));
+    expect(row!.error).toBe("cancelled by client");
+  } finally {
+    await raw.close();
+  }
+});
+
 describe("subscriptions/listen", () => {
   test("http: acknowledged first, then list changes tagged with the listen id", async () => {
     const res = await fetch(gw.url, {
