@@ -140,7 +140,13 @@ export class Gateway {
     const parking = new Parking(config.modern);
     const states = new RequestStates(config.modern.stateKey);
     const modern = new ModernRequests({ pipeline, own, parking, states, inputTimeoutMs: config.modern.inputTimeoutMs, serverInfo: own.serverInfo });
-    const listens = new Listens({ catalog: this.catalog, policy, subscriptions: this.subscriptions, maxPerPrincipal: config.modern.maxListens });
+    const listens = new Listens({
+      catalog: this.catalog,
+      policy,
+      subscriptions: this.subscriptions,
+      maxPerPrincipal: config.modern.maxListens,
+      granted: (identity, front, granted) => pipeline.listened(identity, front, granted),
+    });
     this.running = { db, audit, governance, policy, views, pipeline, modern, parking, listens, pruner: audit ? this.startPruning(audit) : null };
     governance.start(() => this.onBackendChanged());
     for (const b of this.backends) b.start();

@@ -33,6 +33,8 @@ export type ListensDeps = {
   policy: Policy;
   subscriptions: Subscriptions;
   maxPerPrincipal: number;
+  /** Told of each listen granted (the audit trail). */
+  granted?: (identity: Principal, front: Front, granted: ListenFilter) => void;
 };
 
 export class Listen {
@@ -121,6 +123,7 @@ export class Listens {
     this.open.add(listen);
     const uris = Array.isArray(filter.resourceSubscriptions) ? filter.resourceSubscriptions.filter((u): u is string => typeof u === "string") : [];
     if (uris.length) granted.resourceSubscriptions = await this.subscribe(listen, uris);
+    this.deps.granted?.(identity, front, granted);
     return listen;
   }
 

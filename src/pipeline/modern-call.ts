@@ -37,6 +37,8 @@ export class ModernCall extends Call {
   run: Promise<Response | null> | null = null;
   /** Where messages for it go now: the open request's stream (the first, or the retry); none while the client is away. */
   stream: ((m: Message) => void) | null;
+  /** The progress token of the request open now: a retry may bring its own. */
+  streamToken: string | number | undefined;
   /** Input requests the client has not answered yet, by key. */
   readonly asks = new Map<string, Ask>();
   /** Set when it may not park (over the per-principal cap): input requests are refused. */
@@ -56,6 +58,7 @@ export class ModernCall extends Call {
   ) {
     super(session, identity, request, undefined);
     this.stream = relate;
+    this.streamToken = this.progressToken;
   }
 
   override get clientCapabilities(): Record<string, unknown> {
@@ -84,6 +87,21 @@ export class ModernCall extends Call {
 
   override relate(message: Message): void {
     this.stream?.(message);
+  }
+
+  /** Progress of a parked call goes to the request open now, under that request's token. */
+  override onProgress(params: Params): void {
+    const token = this.streamToken;
+    if (token === undefined || this.cancel.cancelled) return;
+    this.relate({ jsonrpc: "2.0", method: "notifications/progress", params: { ...params, progressToken: token } });
+  }
+
+  /** A retry takes the call over: its envelope, its stream, its progress token. */
+  resumeWith(envelope: Envelope, relate: ((m: Message) => void) | null, request: Request): void {
+    this.envelope = envelope;
+    this.stream = relate;
+    const token = (request.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
+    this.streamToken = typeof token === "string" || typeof token === "number" ? token : undefined;
   }
 
   override onNotification(n: Notification): void {

@@ -97,8 +97,7 @@ export class ModernRequests {
       const err = new InvalidParams("Invalid params: requestState names a call that no longer waits for input (it finished or expired); call again without it");
       return this.deps.pipeline.rejected(caller.session, caller.session.front, req.id, err, caller.identity.sub);
     }
-    call.envelope = caller.envelope;
-    call.stream = caller.relate;
+    call.resumeWith(caller.envelope, caller.relate, req);
     caller.abort.onCancel((reason) => call.cancel.cancel(reason));
     call.answer(req.params?.inputResponses);
     return this.settle(call, req);

@@ -104,6 +104,27 @@ export class Pipeline {
     return failure(id, toJsonRpcError(error));
   }
 
+  /** A subscriptions/listen that was granted: audited as the request it is (it is answered only when it ends). */
+  listened(identity: Principal, front: string, granted: Record<string, unknown>): void {
+    this.deps.audit?.record({
+      ts: Date.now(),
+      session: null,
+      front,
+      identity: identity.sub,
+      roles: identity.roles,
+      decision: null,
+      rule: null,
+      method: "subscriptions/listen",
+      backend: null,
+      target: Object.keys(granted).join(",") || null,
+      args: auditJson(granted.resourceSubscriptions, this.deps.maxArgumentBytes),
+      outcome: "ok",
+      errorCode: null,
+      error: null,
+      latencyUs: 0,
+    });
+  }
+
   /** Resolves when no request is in flight, or after `ms`. */
   drain(ms: number): Promise<void> {
     if (this.inflight === 0) return Promise.resolve();

@@ -257,6 +257,22 @@ describe("input_required for a 2025 backend's requests (parking)", () => {
     expect(textOf(done.body.result)).toBe("user decline: ");
   });
 
+  test("progress of a parked call goes to the retry open now, under the retry's token", async () => {
+    const call = (id: number, token: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      method: "tools/call",
+      params: { name: "echo__ask_then_progress", arguments: { steps: 2 }, _meta: meta({ elicitation: {} }, { progressToken: token }), ...extra },
+    });
+    const first = await post(call(1, "first"));
+    expect(first.body.result.resultType).toBe("input_required");
+    const key = Object.keys(first.body.result.inputRequests)[0]!;
+    const retry = await post(call(2, "second", { inputResponses: { [key]: { action: "accept", content: { answer: "go" } } }, requestState: first.body.result.requestState }));
+    const progress = retry.events.filter((e) => e.method === "notifications/progress");
+    expect(progress.length).toBe(2);
+    expect(progress.every((p) => p.params.progressToken === "second")).toBe(true);
+    expect(textOf(retry.body.result)).toBe("go, then 2 steps");
+  });
+
   test("a client without the capability gets a clean answer, never a hang", async () => {
     const { body } = await post(ask(1, {}, {}));
     expect(body.result.resultType).toBe("complete");
@@ -374,6 +390,31 @@ describe("subscriptions/listen", () => {
     const change = JSON.parse(text.split("\n").find((l) => l.includes("tools/list_changed"))!.slice(6));
     expect(change.params._meta["io.modelcontextprotocol/subscriptionId"]).toBe("L1");
     await reader.cancel();
+    // Audited as the request it is, with what it was granted.
+    const row = await eventually(async () => (await auditRows(configPath)).find((r) => r.method === "subscriptions/listen" && r.identity === "alice"));
+    expect(row!.target).toBe("toolsListChanged");
+  });
+
+  test("http: shutting down ends a listen with its final result", async () => {
+    const g = await startHttpGateway(writeConfig(tempDir(), { backends: { echo: stdioFixture("echo") }, identity: { anonymous: { roles: [] } } }));
+    const res = await fetch(g.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": V, "mcp-method": "subscriptions/listen" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: "S", method: "subscriptions/listen", params: { notifications: { toolsListChanged: true }, _meta: meta() } }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes("acknowledged")) text += decoder.decode((await reader.read()).value);
+    const stopping = g.stop();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    await stopping;
+    const final = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6))).find((m) => m.id === "S");
+    expect(final).toEqual({ jsonrpc: "2.0", id: "S", result: { resultType: "complete", _meta: { "io.modelcontextprotocol/subscriptionId": "S" } } });
   });
 
   test("stdio: listen, a change, then notifications/cancelled ends it", async () => {
