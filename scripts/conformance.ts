@@ -196,17 +196,26 @@ async function startGateway(children: Bun.Subprocess[], sentinel: string, workDi
   const child = Bun.spawn([sentinel, "serve", "--http", "--config", cfg, "--port", "0"], { cwd: ROOT, stdout: "inherit", stderr: "pipe" });
   children.push(child);
   const url = await waitForLine(child.stderr, /listening on (\S+)/, "sentinel");
-  // Backends start asynchronously: wait until the fixture's tools are visible through the gateway.
-  const deadline = Date.now() + 20_000;
+  if (await listsFixtureTools(url, 20_000)) return url;
+  throw new SetupError(`sentinel at ${url} never listed the fixture's tools`);
+}
+
+/**
+ * Backends start asynchronously: polls, as a client would, until the fixture's
+ * tools are visible through the gateway at `url`, or `ms` pass (or `gone` says
+ * the gateway exited).
+ */
+export async function listsFixtureTools(url: string, ms: number, gone: () => boolean = () => false): Promise<boolean> {
+  const deadline = Date.now() + ms;
   for (;;) {
     try {
       const client = new Client({ name: "conformance-readiness", version: "1.0.0" });
       await client.connect(new StreamableHTTPClientTransport(new URL(url)));
       const { tools } = await client.listTools();
       await client.close();
-      if (tools.some((t) => t.name === "test_simple_text")) return url;
+      if (tools.some((t) => t.name === "test_simple_text")) return true;
     } catch {}
-    if (Date.now() > deadline) throw new SetupError(`sentinel at ${url} never listed the fixture's tools`);
+    if (Date.now() > deadline || gone()) return false;
     await Bun.sleep(200);
   }
 }

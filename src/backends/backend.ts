@@ -16,7 +16,8 @@ import { VERSION } from "../version.ts";
 import { eraOfResult, type Era } from "./era-probe.ts";
 import { EraVerdictKeeper } from "./era-verdict.ts";
 import { LegacySseTransport } from "./legacy-sse.ts";
-import { isObject, META, MODERN_PROTOCOL_VERSION, withEnvelope } from "./modern-envelope.ts";
+import { META, MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
+import { isObject, withEnvelope } from "./modern-envelope.ts";
 import { scanParamHeaders, type ParamHeader } from "./modern-headers.ts";
 import { ModernHttpTransport } from "./modern-http.ts";
 import { ModernListen } from "./modern-listen.ts";
@@ -279,7 +280,7 @@ export class Backend {
   /** The modern handshake that is none: server/discover says what initialize used to. */
   private async discover(peer: Peer): Promise<string> {
     const d = await peer.request("server/discover", withEnvelope(undefined, {}), this.startupTimeoutMs);
-    if (eraOfResult(d) !== "modern") throw new BackendError({ code: -32603, message: `server/discover does not offer ${MODERN_PROTOCOL_VERSION}` });
+    if (eraOfResult(d) !== "modern") throw new BackendError({ code: -32603, message: `server/discover does not offer ${MODERN_VERSION}` });
     this.capabilities = isObject(d.capabilities) ? d.capabilities : {};
     const info = isObject(d._meta) ? d._meta[META.serverInfo] : undefined;
     this.serverInfo = isObject(info) ? info : {};
@@ -287,7 +288,7 @@ export class Backend {
     this.modern = new ModernRequester(peer, { name: this.name, log: this.log, suspect: () => this.eras.suspect("modern") });
     const changes = (k: string) => !this.dedicated && isObject(this.capabilities[k]) && this.capabilities[k].listChanged === true;
     this.listen = new ModernListen(peer, { tools: changes("tools"), prompts: changes("prompts"), resources: changes("resources") }, this.log);
-    return MODERN_PROTOCOL_VERSION;
+    return MODERN_VERSION;
   }
 
   private async fetchList(peer: Peer, key: ListKey): Promise<Item[]> {

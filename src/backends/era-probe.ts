@@ -12,7 +12,8 @@ import { readBody } from "../jsonrpc/body.ts";
 import { isObject, isResponse, type Request } from "../jsonrpc/message.ts";
 import { logger } from "../log.ts";
 import { sha256Hex } from "../sha256.ts";
-import { isModernVersion, MODERN_PROTOCOL_VERSION, withEnvelope } from "./modern-envelope.ts";
+import { isModernVersion, MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
+import { withEnvelope } from "./modern-envelope.ts";
 import { modernHeaders } from "./modern-headers.ts";
 import { readSse } from "./sse-parser.ts";
 import { StdioTransport } from "./stdio.ts";
@@ -35,7 +36,7 @@ export function eraKey(cfg: BackendConfig): string {
 /** A DiscoverResult offering our revision is modern; any other result is not evidence of it. */
 export function eraOfResult(result: unknown): Era {
   const r = isObject(result) ? result : {};
-  const ours = Array.isArray(r.supportedVersions) && r.supportedVersions.includes(MODERN_PROTOCOL_VERSION);
+  const ours = Array.isArray(r.supportedVersions) && r.supportedVersions.includes(MODERN_VERSION);
   return ours && isObject(r.capabilities) ? "modern" : "legacy";
 }
 

@@ -2,25 +2,11 @@
 // and no session, every request to a modern backend says which revision it
 // speaks, what its caller can do, who sends it and the log level it wants.
 
+import { META, MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
 import type { Params } from "../jsonrpc/message.ts";
 import { VERSION } from "../version.ts";
 import type { RequestOptions } from "./request.ts";
 
-export const MODERN_PROTOCOL_VERSION = "2026-07-28";
-
-export const META = {
-  protocolVersion: "io.modelcontextprotocol/protocolVersion",
-  clientCapabilities: "io.modelcontextprotocol/clientCapabilities",
-  clientInfo: "io.modelcontextprotocol/clientInfo",
-  logLevel: "io.modelcontextprotocol/logLevel",
-  serverInfo: "io.modelcontextprotocol/serverInfo",
-  subscriptionId: "io.modelcontextprotocol/subscriptionId",
-} as const;
-
-/** Revisions are dates: 2026-07-28 and later are stateless. */
-export function isModernVersion(version: unknown): boolean {
-  return typeof version === "string" && version >= MODERN_PROTOCOL_VERSION;
-}
 
 const CLIENT_INFO = { name: "sentinel", version: VERSION };
 const NONE: Record<string, unknown> = {};
@@ -54,7 +40,7 @@ export function relayableCapabilities(caps: Record<string, unknown> | undefined)
 /** `params` with the modern envelope in its _meta (the caller's own _meta keys kept, ours authoritative). */
 export function withEnvelope(params: Params | undefined, options: RequestOptions): Params {
   const meta: Record<string, unknown> = { ...(params?._meta as Record<string, unknown> | undefined) };
-  meta[META.protocolVersion] = MODERN_PROTOCOL_VERSION;
+  meta[META.protocolVersion] = MODERN_VERSION;
   meta[META.clientCapabilities] = relayableCapabilities(options.clientCapabilities);
   meta[META.clientInfo] = CLIENT_INFO;
   // Without it the backend sends no log messages for this request.

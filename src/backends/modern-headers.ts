@@ -5,7 +5,8 @@
 // they differ, so they are derived from the exact body sent.
 
 import type { Request } from "../jsonrpc/message.ts";
-import { isObject, MODERN_PROTOCOL_VERSION } from "./modern-envelope.ts";
+import { MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
+import { isObject } from "./modern-envelope.ts";
 
 /** One annotated argument: where it is in `arguments`, and the header that mirrors it. */
 export type ParamHeader = { path: readonly string[]; header: string };
@@ -92,7 +93,7 @@ function nameOf(r: Request): unknown {
 
 /** Every header of one modern POST; `params`: the tool's annotated arguments, if any. */
 export function modernHeaders(r: Request, params: readonly ParamHeader[] | undefined): Record<string, string> {
-  const h: Record<string, string> = { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": r.method };
+  const h: Record<string, string> = { "mcp-protocol-version": MODERN_VERSION, "mcp-method": r.method };
   const name = headerText(nameOf(r));
   if (name !== undefined) h["mcp-name"] = encodeHeaderValue(name);
   if (params) {

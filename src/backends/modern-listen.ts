@@ -10,7 +10,8 @@
 import { BackendTimeout, BackendUnavailable } from "../errors.ts";
 import type { Notification } from "../jsonrpc/message.ts";
 import type { Logger } from "../log.ts";
-import { isObject, META, withEnvelope } from "./modern-envelope.ts";
+import { META } from "../jsonrpc/mcp-meta.ts";
+import { isObject, withEnvelope } from "./modern-envelope.ts";
 import type { Peer } from "./peer.ts";
 import { CancelSignal } from "./request.ts";
 

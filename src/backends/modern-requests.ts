@@ -12,7 +12,8 @@ import type { Params } from "../jsonrpc/message.ts";
 import type { Logger } from "../log.ts";
 import { UNSUPPORTED_VERSION } from "./era-probe.ts";
 import { fulfilInputRequired, INPUT_METHODS } from "./input-shim.ts";
-import { isObject, MODERN_PROTOCOL_VERSION, withEnvelope } from "./modern-envelope.ts";
+import { MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
+import { isObject, withEnvelope } from "./modern-envelope.ts";
 import type { Peer } from "./peer.ts";
 import type { RequestOptions, Result } from "./request.ts";
 
@@ -107,5 +108,5 @@ function declares(declared: Record<string, unknown>, required: Record<string, un
 }
 
 function listsOurs(data: unknown): boolean {
-  return isObject(data) && Array.isArray(data.supported) && data.supported.includes(MODERN_PROTOCOL_VERSION);
+  return isObject(data) && Array.isArray(data.supported) && data.supported.includes(MODERN_VERSION);
 }

@@ -8,7 +8,7 @@ import type { Principal } from "../auth/principal.ts";
 import { InvalidParams, Overloaded } from "../errors.ts";
 import type { JsonRpcId, Message, Params } from "../jsonrpc/message.ts";
 import type { Policy } from "../pipeline/policy.ts";
-import { META, MODERN_VERSION } from "../session/envelope.ts";
+import { META, MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
 import { Session, type Front } from "../session/session.ts";
 import type { Catalog } from "./catalog.ts";
 import type { Subscriptions } from "./subscriptions.ts";

@@ -8,7 +8,8 @@ import { CancelSignal } from "../backends/request.ts";
 import type { Listen } from "../dispatch/listens.ts";
 import type { Gateway } from "../gateway.ts";
 import type { JsonRpcId, Message, Notification, Request, Response } from "../jsonrpc/message.ts";
-import { claimsModern, MODERN_VERSION, readEnvelope, type Envelope } from "../session/envelope.ts";
+import { MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
+import { claimsModern, readEnvelope, type Envelope } from "../session/envelope.ts";
 import type { Session } from "../session/session.ts";
 
 /** A probe without an envelope is still answered: it is how a client learns Sentinel speaks 2026-07-28. */

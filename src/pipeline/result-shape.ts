@@ -6,7 +6,7 @@
 import type { Result } from "../backends/request.ts";
 import type { JsonRpcErrorObject } from "../errors.ts";
 import { RawResult } from "../jsonrpc/raw-result.ts";
-import { META } from "../session/envelope.ts";
+import { META } from "../jsonrpc/mcp-meta.ts";
 
 /** Results that carry caching hints (MCP 2026-07-28, caching). */
 const CACHEABLE = new Set(["server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"]);

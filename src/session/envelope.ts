@@ -3,20 +3,12 @@
 // and, per request, the log level it wants. Read and checked here, once.
 
 import { InvalidEnvelope, UnsupportedVersion } from "../errors.ts";
+import { META, MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
 import type { Params } from "../jsonrpc/message.ts";
 import { LOG_LEVELS, type McpLogLevel } from "./session.ts";
 
-export const MODERN_VERSION = "2026-07-28";
+/** The 2026-07-28 revisions Sentinel serves. */
 export const MODERN_VERSIONS = [MODERN_VERSION];
-
-export const META = {
-  protocolVersion: "io.modelcontextprotocol/protocolVersion",
-  clientCapabilities: "io.modelcontextprotocol/clientCapabilities",
-  clientInfo: "io.modelcontextprotocol/clientInfo",
-  logLevel: "io.modelcontextprotocol/logLevel",
-  serverInfo: "io.modelcontextprotocol/serverInfo",
-  subscriptionId: "io.modelcontextprotocol/subscriptionId",
-} as const;
 
 /** What one modern request says about its client. */
 export type Envelope = {
@@ -26,11 +18,6 @@ export type Envelope = {
   /** Absent: no log messages for this request. */
   logLevel: McpLogLevel | null;
 };
-
-/** Whether the revision is 2026-07-28 or later (dated versions compare as strings). */
-export function isModernVersion(version: string): boolean {
-  return version >= MODERN_VERSION;
-}
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);

@@ -21,12 +21,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
   type Check,
   DEFAULT_SENTINEL,
   FIXTURE,
+  listsFixtureTools,
   MODERN_FIXTURE,
   NEXT_CLI,
   NODE22,
@@ -144,22 +143,10 @@ async function startSentinel(children: Children, workDir: string, fixture: Fixtu
   const stderr = tail(forTail);
   const url = await waitForLine(forReady, /listening on (\S+)/, "sentinel");
   const notes: string[] = [];
-  // Backends start asynchronously: wait (polling, as a client would) until the fixture's tools show.
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      const client = new Client({ name: "conformance-readiness", version: "1.0.0" });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-      const { tools } = await client.listTools();
-      await client.close();
-      if (tools.some((t) => t.name === "test_simple_text")) break;
-    } catch {}
-    if (Date.now() > deadline || child.exitCode !== null) {
-      notes.push(`Sentinel never listed the fixture's tools within 15 s; its stderr ended:\n${stderr().split("\n").slice(-8).join("\n")}`);
-      break;
-    }
-    await Bun.sleep(200);
+  if (!(await listsFixtureTools(url, 15_000, () => child.exitCode !== null))) {
+    notes.push(`Sentinel never listed the fixture's tools within 15 s; its stderr ended:\n${stderr().split("\n").slice(-8).join("\n")}`);
   }
+
   return { url, notes };
 }
 

@@ -1,7 +1,7 @@
 // Every front/back combination of the two eras, through dist/sentinel: a 2025 client (SDK v1) and a
 // 2026-07-28 client (SDK v2, pinned) on the stdio and the HTTP front, each in front of four backends:
 // the 2025 echo fixture over stdio and over HTTP, the 2026-07-28 fixture over stdio and over HTTP.
-// Each combination lists, calls, gets a prompt, reads a resource, gets progress and answers an
+// Each combination lists, calls, gets a prompt, reads a resource, completes (where the backend can), gets progress and answers an
 // elicitation: pushed to the 2025 client, asked back as input_required from the 2026 one, whichever
 // way the backend asked for it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -32,6 +32,7 @@ const KINDS = {
     resource: (b: string) => (b === "ms" ? "test://static-text" : null),
     progress: { name: "test_tool_with_progress", arguments: {} },
     elicit: { name: "test_input_required_result_elicitation", arguments: {}, text: "Hello, Ada!" },
+    complete: { prompt: "test_prompt_with_arguments", argument: "arg1", value: "par", values: ["paris", "park", "party"] },
   },
 } as const;
 const BACKENDS = { ls: KINDS.legacy, lh: KINDS.legacy, ms: KINDS.modern, mh: KINDS.modern } as const;
@@ -78,6 +79,7 @@ type AnyClient = {
   callTool(p: { name: string; arguments: Record<string, unknown> }, options?: { onprogress?: (p: unknown) => void }): Promise<unknown>;
   getPrompt(p: { name: string; arguments: Record<string, string> }): Promise<{ messages: unknown[] }>;
   readResource(p: { uri: string }): Promise<{ contents: { text?: string }[] }>;
+  complete(p: { ref: { type: "ref/prompt"; name: string }; argument: { name: string; value: string } }): Promise<{ completion: { values: string[] } }>;
   close(): Promise<void>;
 };
 
@@ -130,6 +132,11 @@ for (const era of ["legacy", "modern"] as const) {
           await client.callTool({ name: `${b}__${kind.progress.name}`, arguments: kind.progress.arguments }, { onprogress: (p: unknown) => progress.push(p) });
           expect(progress.length).toBeGreaterThanOrEqual(2);
           expect(textOf(await client.callTool({ name: `${b}__${kind.elicit.name}`, arguments: kind.elicit.arguments }))).toBe(kind.elicit.text);
+          if ("complete" in kind) {
+            const c = kind.complete;
+            const done = await client.complete({ ref: { type: "ref/prompt", name: `${b}__${c.prompt}` }, argument: { name: c.argument, value: c.value } });
+            expect(done.completion.values).toEqual([...c.values]);
+          }
         }, 20_000);
       }
     });

@@ -7,7 +7,7 @@ import type { Principal } from "../../auth/principal.ts";
 import type { Config } from "../../config/load.ts";
 import { PROTOCOL_VERSIONS } from "../../dispatch/own-methods.ts";
 import { Forbidden, InvalidRequest, Unauthenticated } from "../../errors.ts";
-import { isModernVersion } from "../../session/envelope.ts";
+import { isModernVersion } from "../../jsonrpc/mcp-meta.ts";
 import { checkHost, checkOrigin, isLoopback } from "../origin.ts";
 import type { Refusals } from "./refusals.ts";
 
