@@ -47,6 +47,9 @@ const LISTS = {
 } as const;
 export type ListKey = keyof typeof LISTS;
 
+/** A transport started ahead of its handshake. */
+type Early = { transport: Transport; started: Promise<void>; closed: string | null };
+
 export type BackendEvents = {
   /** The backend's visible catalog or state changed. */
   changed(backend: Backend, announced?: ListKey): void;
@@ -185,15 +188,19 @@ export class Backend {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     this.state = "starting";
+    // A stdio server whose era is asked (in a sibling process) starts meanwhile, in either era the
+    // same process, and is sent nothing until the verdict: a first start costs one start, not two.
+    const early = this.config.transport === "stdio" && this.eras.willProbe() ? this.startEarly() : null;
     try {
       let verdict = await this.eras.decide(false);
       // A remembered verdict whose handshake is refused no longer holds: probed again, at once, once.
-      if ((await this.open(verdict.era, verdict.remembered)) === "stale") {
+      if ((await this.open(verdict.era, verdict.remembered, early)) === "stale") {
         this.log.info(`the remembered ${verdict.era} verdict no longer holds; probing again`);
         verdict = await this.eras.decide(true);
         await this.open(verdict.era, false);
       }
     } catch (err) {
+      void early?.transport.close().catch(() => {});
       // The probe met an outage, which says nothing of the era: retried like any lost connection.
       if (!this.stopped) this.lost(null, (err as Error).message);
     } finally {
@@ -206,8 +213,19 @@ export class Backend {
    * server/discover), change notifications, catalog. "stale": the handshake
    * was refused and `mayBeStale` allowed for it; the caller probes again.
    */
-  private async open(era: Era, mayBeStale: boolean): Promise<"ready" | "lost" | "stale"> {
-    const transport = this.makeTransport(era);
+  /** A stdio server spawned before its era is known (connect()). */
+  private startEarly(): Early {
+    const transport = this.makeTransport("legacy");
+    const early: Early = { transport, started: transport.start(), closed: null };
+    // Awaited by open(); a failure to spawn is its to report.
+    early.started.catch(() => {});
+    // An exit before open() takes the transport over is passed on there.
+    transport.onclose = (reason) => (early.closed = reason);
+    return early;
+  }
+
+  private async open(era: Era, mayBeStale: boolean, early: Early | null = null): Promise<"ready" | "lost" | "stale"> {
+    const transport = early?.transport ?? this.makeTransport(era);
     const peer = new Peer(this.name, transport);
     this.transport = transport;
     this.peer = peer;
@@ -219,11 +237,12 @@ export class Backend {
       lost = true;
       this.lost(peer, reason);
     };
+    if (early?.closed) transport.onclose(early.closed);
     peer.onnotification = (n, related) => this.onNotification(n, related);
     // A modern server sends no requests (§1.5): it asks with input_required.
     peer.onrequest = era === "modern" ? (r) => Promise.reject(new MethodNotFound(r.method)) : (r, related, cancel) => this.events.request(this, r, related, cancel);
     try {
-      await transport.start();
+      await (early?.started ?? transport.start());
       const version = era === "modern" ? await this.discover(peer) : await this.initialize(peer, transport);
       handshaken = true;
       if (this.listen) await within(this.listen.start(), FIRST_LISTEN_WAIT_MS);

@@ -32,6 +32,12 @@ export class EraVerdictKeeper {
     private readonly changed: (era: Era) => void,
   ) {}
 
+  /** Whether deciding will probe: the era is neither configured nor remembered (or the verdict is past its horizon). */
+  willProbe(): boolean {
+    const c = this.cfg;
+    return c.era === "auto" && c.transport !== "sse" && this.remembered(eraKey(c)) === null;
+  }
+
   /** The era to connect in; `remembered`: it was not probed just now, so it may be stale. `fresh`: probe regardless. */
   async decide(fresh: boolean): Promise<{ era: Era; remembered: boolean }> {
     const c = this.cfg;
@@ -39,8 +45,8 @@ export class EraVerdictKeeper {
     if (c.era === "modern") return { era: "modern", remembered: false };
     const key = eraKey(c);
     if (!fresh) {
-      const known = this.store?.get(key) ?? this.known;
-      if (known && (known.era === "modern" || Date.now() - known.probedAt < LEGACY_HORIZON_MS)) {
+      const known = this.remembered(key);
+      if (known) {
         this.known = known;
         return { era: known.era, remembered: true };
       }
@@ -51,6 +57,12 @@ export class EraVerdictKeeper {
     this.store?.put(key, era, this.known.probedAt);
     this.log.info(`probed: speaks the ${era} revision`);
     return { era, remembered: false };
+  }
+
+  /** A verdict still good to use: a modern one until it fails, a legacy one until its horizon. */
+  private remembered(key: string): EraVerdict | null {
+    const known = this.store?.get(key) ?? this.known;
+    return known && (known.era === "modern" || Date.now() - known.probedAt < LEGACY_HORIZON_MS) ? known : null;
   }
 
   /** The backend, connected in `current`, answered as if that no longer held: it is probed again. */
