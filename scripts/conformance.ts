@@ -18,7 +18,7 @@
 //                                                   #   the v2 SDK client vs Sentinel as the client. Prints what
 //                                                   #   passes directly but not through Sentinel. --record FILE
 //                                                   #   writes test/conformance/RESULTS-2026-07-28.md
-//   --modern options: --only 2026,2025,2025-modern,client (a subset), --backend-era auto|legacy|modern (the
+//   --modern options: --only 2026,2025,2025-modern,2026-legacy,client (a subset), --backend-era auto|legacy|modern (the
 //   backend's `era` in Sentinel's config; default: unset), --scenario, --expect-fail, --sentinel, --keep, --verbose.
 //   --scenario applies to every comparison picked: pair it with --only (server or client scenarios, not both).
 //   Exit status: 2 if a direct run fails where the recorded baseline passes (the harness is wrong), 1 if something
