@@ -5,7 +5,7 @@
 
 import type { Database } from "bun:sqlite";
 import { AuditStore } from "./audit/store.ts";
-import type { Principal } from "./auth/principal.ts";
+import { principalKey, type Principal } from "./auth/principal.ts";
 import { Backend, type BackendEvents } from "./backends/backend.ts";
 import type { Config } from "./config/load.ts";
 import { Catalog } from "./dispatch/catalog.ts";
@@ -111,11 +111,12 @@ export class Gateway {
    * takes no messages of its own. Replaced once idle and closed.
    */
   principalSession(identity: Principal): Session {
-    let s = this.principals.get(identity.sub);
+    const key = principalKey(identity);
+    let s = this.principals.get(key);
     if (!s || s.closed) {
       this.pruneIdlePrincipals();
       s = new Session(`modern:${identity.sub}`, "http", identity, () => {});
-      this.principals.set(identity.sub, s);
+      this.principals.set(key, s);
     }
     s.identity = identity;
     s.lastSeen = Date.now();

@@ -10,3 +10,8 @@ export type Principal = Identity & { via: "jwt" | "apikey" | "local" | "anonymou
 export function sameSubject(a: Principal, b: Principal): boolean {
   return a.sub === b.sub && a.via === b.via && a.issuer === b.issuer;
 }
+
+/** One string per caller, as sameSubject tells them apart: what per-caller state is keyed and bound by. */
+export function principalKey(p: Principal): string {
+  return `${p.via}:${p.issuer ?? ""}:${p.sub}`;
+}

@@ -4,7 +4,7 @@
 // acknowledges what it honours first, tags every message with its own id, and
 // is capped per principal; on shutdown it ends with a final result.
 
-import type { Principal } from "../auth/principal.ts";
+import { principalKey, type Principal } from "../auth/principal.ts";
 import { InvalidParams, Overloaded } from "../errors.ts";
 import type { JsonRpcId, Message, Params } from "../jsonrpc/message.ts";
 import type { Policy } from "../pipeline/policy.ts";
@@ -113,9 +113,10 @@ export class Listens {
     if (typeof asked !== "object" || asked === null || Array.isArray(asked)) {
       throw new InvalidParams('Invalid params: "notifications" must be an object');
     }
-    const n = this.perPrincipal.get(identity.sub) ?? 0;
+    const who = principalKey(identity);
+    const n = this.perPrincipal.get(who) ?? 0;
     if (n >= this.deps.maxPerPrincipal) throw new Overloaded(`Too many open listens for ${identity.sub} (${this.deps.maxPerPrincipal}); close some first`, 5);
-    this.perPrincipal.set(identity.sub, n + 1);
+    this.perPrincipal.set(who, n + 1);
     const filter = asked as Record<string, unknown>;
     const granted: ListenFilter = {};
     for (const key of ["toolsListChanged", "promptsListChanged", "resourcesListChanged"] as const) if (filter[key] === true) granted[key] = true;
@@ -153,9 +154,9 @@ export class Listens {
 
   private ended(listen: Listen): void {
     if (!this.open.delete(listen)) return;
-    const sub = listen.identity.sub;
-    const n = (this.perPrincipal.get(sub) ?? 1) - 1;
-    if (n > 0) this.perPrincipal.set(sub, n);
-    else this.perPrincipal.delete(sub);
+    const who = principalKey(listen.identity);
+    const n = (this.perPrincipal.get(who) ?? 1) - 1;
+    if (n > 0) this.perPrincipal.set(who, n);
+    else this.perPrincipal.delete(who);
   }
 }

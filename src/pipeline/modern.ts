@@ -6,7 +6,7 @@
 // client's retry brings the answers; a modern backend's input_required is
 // relayed, its state sealed so that only the same principal can resume it.
 
-import type { Principal } from "../auth/principal.ts";
+import { principalKey, type Principal } from "../auth/principal.ts";
 import type { CancelSignal, Result } from "../backends/request.ts";
 import type { OwnMethods } from "../dispatch/own-methods.ts";
 import { InvalidParams, UnknownMethod, type SentinelError } from "../errors.ts";
@@ -73,7 +73,7 @@ export class ModernRequests {
     if (MAY_NEED_INPUT.has(req.method) && p.requestState !== undefined) {
       let claims;
       try {
-        claims = this.deps.states.open(p.requestState, caller.identity.sub, req.method, p);
+        claims = this.deps.states.open(p.requestState, principalKey(caller.identity), req.method, p);
       } catch (err) {
         return this.deps.pipeline.rejected(caller.session, caller.session.front, req.id, err as SentinelError, caller.identity.sub);
       }
@@ -113,7 +113,7 @@ export class ModernRequests {
       call.stream = null;
       return first && this.answerFor(call, req, first);
     }
-    const sub = call.identity.sub;
+    const sub = principalKey(call.identity);
     const park = parking.hold(call, sub);
     if (park === null) {
       // Over the cap: what the backend asks is refused, and the call ends as the backend decides.
@@ -148,7 +148,7 @@ export class ModernRequests {
         kind: "relay",
         backend: call.backend,
         inner,
-        sub: call.identity.sub,
+        sub: principalKey(call.identity),
         method: req.method,
         digest: digestOf(req.method, p),
         exp: Date.now() + this.deps.inputTimeoutMs,

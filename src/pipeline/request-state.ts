@@ -10,7 +10,7 @@ import type { Params } from "../jsonrpc/message.ts";
 
 const PREFIX = "sentinel1.";
 
-/** What a sealed state carries. */
+/** What a sealed state carries; `sub` is the principal's key (auth/principal.ts), not only its subject. */
 export type StateClaims =
   /** A call parked in this process (push -> input_required). */
   | { kind: "park"; park: string; sub: string; method: string; digest: string; exp: number }
