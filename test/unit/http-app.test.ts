@@ -196,12 +196,25 @@ describe("transport rules", () => {
     expect(await res.text()).toBe("");
   });
 
-  test("a POST whose client has gone has its calls cancelled by the disconnect sweep", async () => {
+  test("a 2026-07-28 POST whose client has gone has its call cancelled by the disconnect sweep", async () => {
     const gone = new AbortController();
-    const pending = post(front.app, call("tools/call", { name: "alpha__wait", arguments: { ms: 10_000 } }), inSession(), { signal: gone.signal });
+    const _meta = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} };
+    const modern = { "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "alpha__wait" };
+    const pending = post(front.app, call("tools/call", { name: "alpha__wait", arguments: { ms: 10_000 }, _meta }), modern, { signal: gone.signal });
     await atBackend();
     gone.abort();
     front.posts.sweep();
     expect((await pending).status).toBe(204);
+  });
+
+  test("a 2025 POST whose client has gone is not cancelled (MCP 2025-11-25): the call ends with its result", async () => {
+    const gone = new AbortController();
+    const pending = post(front.app, call("tools/call", { name: "alpha__wait", arguments: { ms: 300 } }), inSession(), { signal: gone.signal });
+    await atBackend();
+    gone.abort();
+    front.posts.sweep();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { result?: { content: { text: string }[] } }).result?.content[0]?.text).toBeTruthy();
   });
 });

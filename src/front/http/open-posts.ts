@@ -1,5 +1,5 @@
-// POSTs being answered, so that a client that disconnects has its calls
-// cancelled at the backends. Checked by a sweep (the server runs it) rather
+// 2026-07-28 POSTs being answered, so that a client that disconnects (which
+// cancels, in that revision) has its call cancelled at the backend. Checked by a sweep (the server runs it) rather
 // than a listener per request: `req.signal` costs ~10 µs a call, and only slow
 // calls need it.
 

@@ -13,7 +13,7 @@ import { acceptsEvents, type Env, type RouteContext } from "./route-context.ts";
 import type { HttpSession } from "./session-table.ts";
 
 export function postRoute<S extends FrontSession>(routes: RouteContext<S>) {
-  const { gateway, sessions, posts, refuse, gate, sessionOf } = routes;
+  const { gateway, sessions, refuse, gate, sessionOf } = routes;
   const { pipeline } = gateway;
   const modern = gateway.config.modern.enabled ? modernPost(routes) : null;
   const limits = gateway.config.limits.client;
@@ -62,14 +62,9 @@ export function postRoute<S extends FrontSession>(routes: RouteContext<S>) {
     if (requests.length === 0) return new Response(null, { status: posted.refusal?.httpStatus ?? 202 });
     // Calls longer than the idle timeout must not be cut by it (only configured for such backends).
     c.env?.calling(req);
-    posts.add(req, () => {
-      for (const r of requests) session.cancel(r.id, "client disconnected");
-    });
-    try {
-      if (posted.batch) return await answerBatch(pipeline, session, identity, requests);
-      return await answerOne(pipeline, session, identity, requests[0]!, acceptsEvents(req), initialize ? entry.id : null);
-    } finally {
-      posts.delete(req);
-    }
+    // A 2025 client that disconnects has not cancelled (MCP 2025-11-25: it says so with
+    // notifications/cancelled): its calls go on. In 2026-07-28 a disconnect is the cancellation (modern-post.ts).
+    if (posted.batch) return answerBatch(pipeline, session, identity, requests);
+    return answerOne(pipeline, session, identity, requests[0]!, acceptsEvents(req), initialize ? entry.id : null);
   };
 }
