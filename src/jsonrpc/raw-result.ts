@@ -15,6 +15,7 @@ import { isId, type Message } from "./message.ts";
 export const RAW_FROM = 1024 * 1024;
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 export class RawResult {
   constructor(
@@ -22,15 +23,30 @@ export class RawResult {
     private readonly span: Span,
     /** What the pipeline reads of a result: a tool result that reports failure. */
     readonly isError: boolean,
+    /** It says what it is (resultType), as a 2026-07-28 server's result does. */
+    readonly hasResultType = false,
+    /** Members written before the result's own, after its "{" (see complete()). */
+    private readonly lead: Uint8Array | null = null,
   ) {}
 
   get byteLength(): number {
-    return this.span.end - this.span.start;
+    return this.span.end - this.span.start + (this.lead ? this.lead.length - 1 : 0);
   }
 
   /** The result's bytes, as views into the parts it arrived in (no copy). */
   bytes(): Uint8Array[] {
-    return slice(this.parts, this.span);
+    if (!this.lead) return slice(this.parts, this.span);
+    return [this.lead, ...slice(this.parts, { start: this.span.start + 1, end: this.span.end })];
+  }
+
+  /**
+   * The same result saying resultType "complete", for a 2026-07-28 client of a
+   * 2025 backend; still the bytes it came in, but for one member written before them.
+   * A result is an object with members (it is this large), so one comma follows.
+   */
+  complete(): RawResult {
+    if (this.hasResultType || slice(this.parts, { start: this.span.start, end: this.span.start + 1 })[0]?.[0] !== 0x7b) return this;
+    return new RawResult(this.parts, this.span, this.isError, true, encoder.encode('{"resultType":"complete",'));
   }
 
   /** The result as a value, for the few callers that read results (Sentinel's own requests). */
@@ -55,7 +71,7 @@ export function scanResponse(parts: Uint8Array[], limits: JsonLimits, scope: Sco
   const id = small(parts, idSpan);
   const version = members.get("jsonrpc");
   if (!isId(id) || !version || small(parts, version) !== "2.0") return null;
-  const raw = new RawResult(parts, result, skeleton.isError);
+  const raw = new RawResult(parts, result, skeleton.isError, skeleton.resultType);
   return { jsonrpc: "2.0", id, result: raw as unknown as Record<string, unknown> };
 }
 

@@ -1,8 +1,8 @@
 // A validating JSON scanner over a message's bytes, for messages too large to
 // parse and serialise again on every hop (screenshots, files, dumps). One pass,
 // no strings built: it checks the syntax and the shape limits (shape.ts), and
-// notes where each top-level member of the message lies, and whether its
-// result says isError, so that a large result can be passed on as the bytes
+// notes where each top-level member of the message lies, whether its result
+// says isError and whether it has a resultType, so that a large result can be passed on as the bytes
 // it came in (raw-result.ts). A 20 MiB result parsed and re-serialised costs
 // ~14x its size in peak RSS; passed as bytes, about 1x.
 
@@ -18,6 +18,8 @@ export type Skeleton = {
   members: Map<string, Span>;
   /** The result's own isError member is `true`. */
   isError: boolean;
+  /** The result has a resultType member (a 2026-07-28 server's result). */
+  resultType: boolean;
   /** Line breaks between tokens (pretty-printed JSON): the bytes cannot go on a line-framed wire as they are. */
   lineBreaks: boolean;
 };
@@ -77,6 +79,7 @@ class Scanner {
   private resultKey: string | null = null;
   private valueStart = -1;
   private isError = false;
+  private resultType = false;
   private number = "";
   private literal = "";
   private literalAt = 0;
@@ -156,7 +159,7 @@ class Scanner {
 
   end(): Skeleton {
     if (this.state !== S.Done) this.fail("unexpected end");
-    return { members: this.members, isError: this.isError, lineBreaks: this.lineBreaks };
+    return { members: this.members, isError: this.isError, resultType: this.resultType, lineBreaks: this.lineBreaks };
   }
 
   /** Whitespace between tokens is skipped; a line break among it is noted. */
@@ -285,7 +288,10 @@ class Scanner {
     if (!this.inKey) return this.ended(this.offset + 1, null);
     const name = this.key.length <= MAX_KEY ? String.fromCharCode(...this.key) : null;
     if (this.depth === 1) this.topKey = name;
-    else if (this.depth === 2) this.resultKey = name;
+    else if (this.depth === 2) {
+      this.resultKey = name;
+      if (name === "resultType" && this.topKey === "result") this.resultType = true;
+    }
     this.state = S.Colon;
   }
 

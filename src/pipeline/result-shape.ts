@@ -33,8 +33,8 @@ export function legacyResult(result: Result): Result {
  * private, whatever a backend said.
  */
 export function modernResult(method: string, result: Result, serverInfo: Record<string, unknown>): Result {
-  // A large result relayed as bytes is passed on as it is ("complete" is what an absent resultType means).
-  if (result instanceof RawResult) return result;
+  // A large result relayed as bytes stays bytes; a 2025 backend's gets its resultType written before them.
+  if (result instanceof RawResult) return result.complete() as unknown as Result;
   const out: Result = { ...result };
   if (out.resultType !== "input_required" || !MAY_NEED_INPUT.has(method)) out.resultType = "complete";
   if (CACHEABLE.has(method) && out.resultType === "complete") {

@@ -218,6 +218,23 @@ describe("the ladder", () => {
   });
 });
 
+test("a large 2025 result (relayed as its bytes) says resultType complete to a modern client, on both fronts", async () => {
+  const size = 3 * 1024 * 1024;
+  const body = { id: "big", method: "tools/call", params: { name: "echo__big", arguments: { bytes: size }, _meta: meta() } };
+  const http = await post(body);
+  expect(http.body.result.resultType).toBe("complete");
+  expect(textOf(http.body.result).length).toBe(size);
+  const raw = rawStdio(stdioPath);
+  try {
+    raw.write(JSON.stringify({ jsonrpc: "2.0", ...body }) + "\n");
+    const answer = await raw.next(20_000);
+    expect(answer.result.resultType).toBe("complete");
+    expect(textOf(answer.result).length).toBe(size);
+  } finally {
+    await raw.close();
+  }
+}, 30_000);
+
 describe("input_required for a 2025 backend's requests (parking)", () => {
   const ask = (id: number, extra: Record<string, unknown> = {}, caps: Record<string, unknown> = { elicitation: {} }) => ({
     id,

@@ -13,6 +13,24 @@ const chunks = (text: string, size: number) => {
 };
 const joined = (pieces: (string | Uint8Array)[]) => new TextDecoder().decode(Buffer.concat(pieces.map((p) => (typeof p === "string" ? enc.encode(p) : p))));
 
+describe("a result relayed as bytes to a 2026-07-28 client", () => {
+  const raw = (result: Record<string, unknown>) =>
+    (scanResponse(chunks(JSON.stringify({ jsonrpc: "2.0", id: 1, result }), 61), LIMITS, "backend") as { result: unknown }).result as RawResult;
+
+  test("a 2025 result gets resultType complete written before its own members, which stay its bytes", () => {
+    const result = { content: [{ type: "text", text: "z".repeat(3000) }], isError: false };
+    const done = raw(result).complete();
+    expect(done.parse()).toEqual({ resultType: "complete", ...result });
+    expect(done.byteLength).toBe(JSON.stringify({ resultType: "complete", ...result }).length);
+  });
+
+  test("a result that says its resultType already is left as it is (no second member)", () => {
+    const r = raw({ resultType: "complete", content: [{ type: "text", text: "q".repeat(3000) }] });
+    expect(r.hasResultType).toBe(true);
+    expect(r.complete()).toBe(r);
+  });
+});
+
 describe("a result relayed as bytes", () => {
   const result = { content: [{ type: "text", text: 'big "text" é日🙂\\ ' + "y".repeat(5000) }], isError: true };
   const text = JSON.stringify({ result, jsonrpc: "2.0", id: 17 });
