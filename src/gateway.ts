@@ -145,6 +145,7 @@ export class Gateway {
       catalog: this.catalog,
       policy,
       subscriptions: this.subscriptions,
+      ready: this.ready,
       maxPerPrincipal: config.modern.maxListens,
       granted: (identity, front, granted) => pipeline.listened(identity, front, granted),
     });

@@ -32,6 +32,8 @@ export type ListensDeps = {
   catalog: Catalog;
   policy: Policy;
   subscriptions: Subscriptions;
+  /** Resolves when every backend has had its first chance to start (a listen opened earlier waits for it). */
+  ready: Promise<void>;
   maxPerPrincipal: number;
   /** Told of each listen granted (the audit trail). */
   granted?: (identity: Principal, front: Front, granted: ListenFilter) => void;
@@ -134,6 +136,8 @@ export class Listens {
 
   private async subscribe(listen: Listen, uris: string[]): Promise<string[]> {
     const { catalog, policy, subscriptions } = this.deps;
+    // A URI nobody offers yet may be a backend's still starting.
+    if (uris.some((u) => !catalog.resourceOwner(u))) await this.deps.ready;
     const granted: string[] = [];
     await Promise.all(
       uris.map(async (uri) => {

@@ -412,6 +412,33 @@ describe("subscriptions/listen", () => {
     expect(row!.target).toBe("toolsListChanged");
   });
 
+  test("http: a listen's resource subscriptions: granted for what the caller may read, updates tagged with its id", async () => {
+    const res = await fetch(gw.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${KEYS.bob}`, "mcp-protocol-version": V, "mcp-method": "subscriptions/listen" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: "R",
+        method: "subscriptions/listen",
+        params: { notifications: { resourceSubscriptions: ["fixture://echo/info", "fixture://nowhere/x"] }, _meta: meta() },
+      }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const next = async (pattern: string) => {
+      while (!text.includes(pattern)) text += decoder.decode((await reader.read()).value);
+    };
+    await next("acknowledged");
+    const ack = JSON.parse(text.split("\n").find((l) => l.includes("acknowledged"))!.slice(6));
+    expect(ack.params.notifications).toEqual({ resourceSubscriptions: ["fixture://echo/info"] });
+    await post({ id: 1, method: "tools/call", params: { name: "echo__touch", arguments: {}, _meta: meta() } }, "bob");
+    await next("resources/updated");
+    const update = JSON.parse(text.split("\n").find((l) => l.includes("resources/updated"))!.slice(6));
+    expect(update.params).toMatchObject({ uri: "fixture://echo/info", _meta: { "io.modelcontextprotocol/subscriptionId": "R" } });
+    await reader.cancel();
+  });
+
   test("http: shutting down ends a listen with its final result", async () => {
     const g = await startHttpGateway(writeConfig(tempDir(), { backends: { echo: stdioFixture("echo") }, identity: { anonymous: { roles: [] } } }));
     const res = await fetch(g.url, {
