@@ -18,7 +18,7 @@ export class Call implements RequestOptions {
   readonly relay = true;
   /** Kept in the session's calls in flight, for notifications/cancelled and its close. */
   readonly tracked: boolean = true;
-  /** The backend the route chose, once it is known (the pipeline sets it). */
+  /** The backend the route chose, once it is known (routed()). */
   backend: string | null = null;
 
   constructor(
@@ -54,6 +54,11 @@ export class Call implements RequestOptions {
   /** The opaque tag reverse routing compares: this call's session. */
   get origin(): Session {
     return this.session;
+  }
+
+  /** The route found its backend (throws when this call may not go there). */
+  routed(backend: string): void {
+    this.backend = backend;
   }
 
   /** The result as this call's client reads it (a modern backend's fields removed for a 2025 client). */

@@ -6,7 +6,7 @@
 
 import type { Principal } from "../auth/principal.ts";
 import type { CancelSignal, Result } from "../backends/request.ts";
-import { MethodNotFound, type JsonRpcErrorObject, type SentinelError } from "../errors.ts";
+import { InvalidParams, MethodNotFound, type JsonRpcErrorObject, type SentinelError } from "../errors.ts";
 import { toJsonRpcError } from "../errors.ts";
 import type { Message, Notification, Params, Request, Response } from "../jsonrpc/message.ts";
 import { wantsLogAt, type Envelope } from "../session/envelope.ts";
@@ -75,6 +75,16 @@ export class ModernCall extends Call {
 
   override wantsLog(level: unknown): boolean {
     return wantsLogAt(this.envelope.logLevel, level);
+  }
+
+  /** A retry carrying a modern backend's own state goes to that backend only (its state would mean nothing elsewhere). */
+  relayedFrom: string | null = null;
+
+  override routed(backend: string): void {
+    if (this.relayedFrom !== null && this.relayedFrom !== backend) {
+      throw new InvalidParams("Invalid params: requestState belongs to another backend; call again without it");
+    }
+    super.routed(backend);
   }
 
   override resultOf(result: Result): Result {

@@ -70,6 +70,7 @@ export class ModernRequests {
   request(caller: ModernCaller, req: Request): Promise<Response | null> | Response {
     if (req.method === "server/discover") return this.discover(req);
     const p = req.params ?? {};
+    let relayedFrom: string | null = null;
     if (MAY_NEED_INPUT.has(req.method) && p.requestState !== undefined) {
       let claims;
       try {
@@ -81,10 +82,12 @@ export class ModernRequests {
       // A modern backend's own state, restored byte for byte.
       const { requestState: _ours, ...rest } = p;
       req = { ...req, params: claims.inner === null ? rest : { ...rest, requestState: claims.inner } };
+      relayedFrom = claims.backend;
     } else if (p.inputResponses !== undefined && !MAY_NEED_INPUT.has(req.method)) {
       req = { ...req, params: withoutInput(p) };
     }
     const call = new ModernCall(caller.session, caller.identity, req, caller.relate, caller.envelope, this.deps.serverInfo);
+    call.relayedFrom = relayedFrom;
     caller.abort.onCancel((reason) => call.cancel.cancel(reason));
     call.run = this.deps.pipeline.call(call);
     return this.settle(call, req);

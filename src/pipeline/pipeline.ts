@@ -152,7 +152,7 @@ export class Pipeline {
       route = resolved instanceof Promise ? await resolved : resolved;
       // Only tool, prompt and resource routes can lack a backend (a task's is known).
       if (!route.backend) throw new UnknownTarget(route.kind as TargetKind, route.target);
-      call.backend = route.backend.name;
+      call.routed(route.backend.name);
       const ctx = { call, route: route as RouteTo, policy: this.deps.policy, connections: this.deps.connections };
       for (const [, step] of STEPS) {
         const v = step(ctx, verdict);

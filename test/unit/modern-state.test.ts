@@ -5,6 +5,8 @@ import { describe, expect, setSystemTime, test } from "bun:test";
 import { RequestStates, type StateClaims } from "../../src/pipeline/request-state.ts";
 import { digestOf } from "../../src/pipeline/request-state.ts";
 import { legacyResult, modernError, modernResult } from "../../src/pipeline/result-shape.ts";
+import { ModernCall } from "../../src/pipeline/modern-call.ts";
+import { Session } from "../../src/session/session.ts";
 
 const params = { name: "echo__ask", arguments: { q: "why" } };
 const claims = (over: Partial<StateClaims> = {}): StateClaims =>
@@ -77,4 +79,19 @@ describe("result shapes", () => {
     expect(modernError("resources/read", { code: -32002, message: "Resource not found" }, "x://y")).toEqual({ code: -32602, message: "Resource not found", data: { uri: "x://y" } });
     expect(modernError("tools/call", { code: -32002, message: "m" }, undefined)).toEqual({ code: -32002, message: "m" });
   });
+});
+
+test("a retry that carries a modern backend's state goes to that backend only", () => {
+  const alice = { sub: "alice", roles: [], via: "local" as const, expiresAt: null };
+  const envelope = { version: "2026-07-28", capabilities: {}, clientInfo: null, logLevel: null };
+  const make = () => new ModernCall(new Session("s", "http", alice, () => {}), alice, { jsonrpc: "2.0", id: 1, method: "tools/call", params }, null, envelope, {});
+  const call = make();
+  call.relayedFrom = "a";
+  expect(() => call.routed("b")).toThrow("another backend");
+  call.routed("a");
+  expect(call.backend).toBe("a");
+  // A fresh call goes wherever its route goes.
+  const fresh = make();
+  fresh.routed("b");
+  expect(fresh.backend).toBe("b");
 });
