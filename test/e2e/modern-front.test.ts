@@ -439,17 +439,24 @@ describe("subscriptions/listen", () => {
     await reader.cancel();
   });
 
-  test("http: shutting down ends a listen with its final result", async () => {
-    const g = await startHttpGateway(writeConfig(tempDir(), { backends: { echo: stdioFixture("echo") }, identity: { anonymous: { roles: [] } } }));
-    const res = await fetch(g.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": V, "mcp-method": "subscriptions/listen" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: "S", method: "subscriptions/listen", params: { notifications: { toolsListChanged: true }, _meta: meta() } }),
-    });
+  test("http: listens are capped per principal; shutting down ends one with its final result", async () => {
+    const g = await startHttpGateway(
+      writeConfig(tempDir(), { backends: { echo: stdioFixture("echo") }, identity: { anonymous: { roles: [] } }, modern: { maxListens: 1 } }),
+    );
+    const listen = (id: string) =>
+      fetch(g.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": V, "mcp-method": "subscriptions/listen" },
+        body: JSON.stringify({ jsonrpc: "2.0", id, method: "subscriptions/listen", params: { notifications: { toolsListChanged: true }, _meta: meta() } }),
+      });
+    const res = await listen("S");
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = "";
     while (!text.includes("acknowledged")) text += decoder.decode((await reader.read()).value);
+    const second = await listen("S2");
+    expect(second.status).toBe(503);
+    expect(((await second.json()) as { id: string; error: { message: string } })).toMatchObject({ id: "S2", error: { message: expect.stringContaining("Too many open listens") } });
     const stopping = g.stop();
     for (;;) {
       const { value, done } = await reader.read();
