@@ -19,6 +19,7 @@ import { Views } from "./dispatch/views.ts";
 import type { Message } from "./jsonrpc/message.ts";
 import { logger } from "./log.ts";
 import { ModernRequests } from "./pipeline/modern.ts";
+import type { CallObserver } from "./pipeline/observe.ts";
 import { Parking } from "./pipeline/parking.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { RequestStates } from "./pipeline/request-state.ts";
@@ -62,6 +63,8 @@ export class Gateway {
   private readonly subscriptions = new Subscriptions();
   private readonly tasks = new Tasks();
   private readonly reverse: ReverseRouting;
+  /** What watches calls (metrics, traces: pipeline/observe.ts); added to before start(). */
+  readonly observers: CallObserver[] = [];
   /** Where each principal's 2026-07-28 calls over HTTP are served (they have no session of their own). */
   private readonly principals = new Map<string, Session>();
   private running: Running | null = null;
@@ -137,7 +140,15 @@ export class Gateway {
     const shared = { backends: this.backends, ready: this.ready, tasks: this.tasks };
     const router = new Router({ ...shared, catalog: this.catalog, subscriptions: this.subscriptions });
     const own = new OwnMethods({ ...shared, server: config.server, sessions: this.sessions, connections: this.connections, views });
-    const pipeline = new Pipeline({ own, router, policy, connections: this.connections, audit, maxArgumentBytes: config.audit.maxArgumentBytes });
+    const pipeline = new Pipeline({
+      own,
+      router,
+      policy,
+      connections: this.connections,
+      audit,
+      maxArgumentBytes: config.audit.maxArgumentBytes,
+      observers: this.observers,
+    });
     const parking = new Parking(config.modern);
     const states = new RequestStates(config.modern.stateKey);
     const modern = new ModernRequests({ pipeline, own, parking, states, inputTimeoutMs: config.modern.inputTimeoutMs, serverInfo: own.serverInfo });

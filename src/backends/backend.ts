@@ -30,7 +30,11 @@ import type { Transport } from "./transport.ts";
 
 export const BACKEND_PROTOCOL_VERSION = "2025-11-25";
 
-export type BackendState = "starting" | "ready" | "down" | "stopped";
+/**
+ * Its connection's state. "degraded": connected but not answering its liveness
+ * ping; "open-circuit": failing so often that calls fail fast for a while.
+ */
+export type BackendState = "starting" | "ready" | "degraded" | "open-circuit" | "down" | "stopped";
 export type Item = Record<string, unknown>;
 
 /** What a backend offers, exactly as it listed it. */

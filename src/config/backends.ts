@@ -29,6 +29,25 @@ const common = {
   isolation: v.optional(v.picklist(["shared", "session"], 'expected "shared" or "session"'), "shared"),
   /** Which MCP revision it speaks: "auto" asks it (server/discover) and remembers the answer. */
   era: v.optional(v.picklist(["auto", "legacy", "modern"], 'expected "auto", "legacy" or "modern"'), "auto"),
+  /** Not needed for readiness (/readyz): the gateway is ready without it. */
+  optional: v.optional(v.boolean(), false),
+  /** A 2025 backend is pinged this often; one that stops answering is degraded. interval 0: never. */
+  liveness: v.optional(
+    v.strictObject({ interval: v.optional(duration, 30_000), timeout: v.optional(duration, 5_000) }),
+    {},
+  ),
+  /** After `failures` failures or timeouts in a row, calls fail fast for `coolDown`, then one probe call decides. */
+  breaker: v.optional(
+    v.strictObject({ failures: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5), coolDown: v.optional(duration, 30_000) }),
+    {},
+  ),
+  /** Retries of idempotent reads (lists, resources/read, prompts/get, tools annotated readOnlyHint or idempotentHint); 0: none. */
+  retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(5)), 2),
+  /** A stdio server that exits `restarts` times within `window` is marked down instead of restarted again. */
+  crashLoop: v.optional(
+    v.strictObject({ restarts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5), window: v.optional(duration, 60_000) }),
+    {},
+  ),
 };
 
 const stdio = v.strictObject({
@@ -71,6 +90,11 @@ export function toBackend(name: string, b: Entry, separator: string, defaultTime
     restart: b.restart,
     isolation: b.isolation,
     era: b.era,
+    optional: b.optional,
+    liveness: { intervalMs: b.liveness.interval, timeoutMs: b.liveness.timeout },
+    breaker: { failures: b.breaker.failures, coolDownMs: b.breaker.coolDown },
+    retries: b.retries,
+    crashLoop: { restarts: b.crashLoop.restarts, windowMs: b.crashLoop.window },
     maxConcurrent: b.maxConcurrent ?? null,
   };
   if ("command" in b) {

@@ -103,6 +103,10 @@ const sections = v.strictObject({
       startupTimeout: v.optional(duration, 15_000),
       shutdownTimeout: v.optional(duration, 10_000),
       logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
+      /** text: one readable line per event; json: one JSON object per line (time, level, component, request id, ...). */
+      logFormat: v.optional(v.picklist(["text", "json"], 'expected "text" or "json"'), "text"),
+      /** Reload the config when its file changes (SIGHUP always reloads). */
+      watchConfig: v.optional(v.boolean(), true),
       /** Each backend's, unless it sets its own. */
       timeout: v.optional(duration, 60_000),
       /** Items per page of Sentinel's merged lists. */
@@ -122,6 +126,30 @@ const sections = v.strictObject({
         maxSessions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
       }),
       v.transform(({ sessionIdleTimeout, ...h }) => ({ ...h, sessionIdleMs: sessionIdleTimeout })),
+    ),
+    {},
+  ),
+  /** GET /metrics (Prometheus text format) on the HTTP front. */
+  metrics: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      /** A bearer token that scrapers present; without one, only loopback clients may scrape. */
+      token: v.optional(v.pipe(v.string(), v.minLength(16, "expected at least 16 characters"))),
+    }),
+    {},
+  ),
+  /** OpenTelemetry traces, exported over OTLP/HTTP; off unless an endpoint is set. */
+  tracing: v.optional(
+    v.pipe(
+      v.strictObject({
+        /** e.g. http://127.0.0.1:4318/v1/traces */
+        endpoint: v.optional(v.pipe(v.string(), v.url("expected a URL"))),
+        headers: v.optional(v.record(v.string(), v.string()), {}),
+        serviceName: v.optional(v.string(), "sentinel"),
+        /** Share of traces started here that are kept (a client's sampled flag is followed). */
+        sampleRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 1),
+      }),
+      v.transform((t) => (t.endpoint ? { ...t, endpoint: t.endpoint } : null)),
     ),
     {},
   ),
@@ -275,6 +303,8 @@ function assemble(c: v.InferOutput<typeof sections>) {
     limits: { ...c.limits, client: { ...c.limits.client, messageBytes: maxMessageBytes ?? c.limits.client.messageBytes } },
     http: c.http,
     modern: c.modern,
+    metrics: c.metrics,
+    tracing: c.tracing,
     names: c.names,
     identity: c.identity,
     auth: c.auth,

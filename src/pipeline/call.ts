@@ -11,7 +11,13 @@ import type { Message, Notification, Params, Request } from "../jsonrpc/message.
 import { legacyResult } from "./result-shape.ts";
 import type { Session } from "../session/session.ts";
 
+// Request ids: unique in this process and across processes on one database (a random prefix), cheap to make.
+const ID_PREFIX = Math.random().toString(36).slice(2, 8);
+let nextId = 0;
+
 export class Call implements RequestOptions {
+  /** This request's id in Sentinel's logs, audit row and trace. */
+  readonly id = `${ID_PREFIX}-${(nextId++).toString(36)}`;
   readonly cancel = new CancelSignal();
   readonly progressToken: string | number | undefined;
   /** A large result may be relayed as bytes: the pipeline only passes it on. */

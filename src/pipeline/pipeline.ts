@@ -14,6 +14,7 @@ import { failure, success, type JsonRpcId, type Message, type Notification, type
 import type { SessionConnections } from "../session/connections.ts";
 import type { Session } from "../session/session.ts";
 import { Call } from "./call.ts";
+import type { CallObserver, Ended, Observation } from "./observe.ts";
 import type { Policy } from "./policy.ts";
 import type { TargetKind } from "./policy.ts";
 import { connect, NO_VERDICT, Refused, STEPS, type RouteTo, type Verdict } from "./steps.ts";
@@ -28,10 +29,12 @@ export type PipelineDeps = {
   connections: SessionConnections;
   audit: AuditStore | null;
   maxArgumentBytes: number;
+  /** Metrics and traces; none: nothing is watched (observe.ts). */
+  observers?: CallObserver[];
 };
 
-/** How one request ended: what the audit row records. */
-type Outcome = { route: Route | null; verdict: Verdict; result: Result | null; error: SentinelError | null };
+/** How one request ended: what the audit row records; backendUs: time spent at the backend. */
+type Outcome = { route: Route | null; verdict: Verdict; result: Result | null; error: SentinelError | null; backendUs: number };
 
 export class Pipeline {
   /** Requests being handled now, across all sessions; shutdown waits for zero. */
@@ -60,14 +63,16 @@ export class Pipeline {
     const tracked = cancellable && call.tracked;
     if (tracked) session.inflight.set(req.id, call.cancel);
     this.inflight++;
+    const watched = this.watch(call);
     let outcome: Outcome;
     try {
-      outcome = await this.run(call);
+      outcome = await this.run(call, watched);
     } finally {
       if (tracked) session.inflight.delete(req.id);
       if (--this.inflight === 0) this.idle?.();
     }
     this.record(call, outcome, ts, started, cancellable);
+    if (watched) this.ended(watched, call, outcome, started);
     if (call.cancel.cancelled) return null;
     return outcome.error ? failure(req.id, call.errorOf(outcome.error)) : success(req.id, call.resultOf(outcome.result!));
   }
@@ -137,16 +142,42 @@ export class Pipeline {
     });
   }
 
+  /** The observations of a call, if anything watches calls. */
+  private watch(call: Call): Observation[] | null {
+    const observers = this.deps.observers;
+    if (!observers?.length) return null;
+    const out: Observation[] = [];
+    for (const o of observers) {
+      const w = o.start(call);
+      if (w) out.push(w);
+    }
+    return out.length ? out : null;
+  }
+
+  private ended(watched: Observation[], call: Call, o: Outcome, started: number): void {
+    const how: Ended = {
+      route: o.route,
+      verdict: o.verdict,
+      error: o.error,
+      toolError: o.result?.isError === true,
+      cancelled: call.cancel.cancelled,
+      totalUs: (performance.now() - started) * 1000,
+      backendUs: o.backendUs,
+    };
+    for (const w of watched) w.ended(how);
+  }
+
   /** The request's way through, as an outcome; never throws. */
-  private async run(call: Call): Promise<Outcome> {
+  private async run(call: Call, watched: Observation[] | null): Promise<Outcome> {
     let route: Route | null = null;
     let verdict = NO_VERDICT;
+    let backendUs = 0;
     try {
       checkExpiry(call.identity);
       const { own, router } = this.deps;
       const method = call.request.method;
       const answer = own.handler(method);
-      if (answer) return { route, verdict, result: await answer(call.session, call.request.params ?? {}, call.identity), error: null };
+      if (answer) return { route, verdict, result: await answer(call.session, call.request.params ?? {}, call.identity), error: null, backendUs };
       // Awaited only when a promise: each await is a turn of the event loop, on every call.
       const resolved = router.resolve(call.session, call.request);
       route = resolved instanceof Promise ? await resolved : resolved;
@@ -160,10 +191,20 @@ export class Pipeline {
       }
       const picked = connect(ctx, verdict);
       const conn = picked instanceof Promise ? await picked : picked;
-      return { route, verdict, result: await router.forward(call.session, route, conn, call), error: null };
+      if (!watched) return { route, verdict, result: await router.forward(call.session, route, conn, call), error: null, backendUs };
+      for (const w of watched) w.forwarding?.(route);
+      const sent = performance.now();
+      let result: Result;
+      try {
+        result = await router.forward(call.session, route, conn, call);
+      } finally {
+        backendUs = (performance.now() - sent) * 1000;
+        for (const w of watched) w.forwarded?.();
+      }
+      return { route, verdict, result, error: null, backendUs };
     } catch (err) {
-      if (err instanceof Refused) return { route, verdict: err.verdict, result: null, error: err.error };
-      return { route, verdict, result: null, error: toSentinelError(err) };
+      if (err instanceof Refused) return { route, verdict: err.verdict, result: null, error: err.error, backendUs };
+      return { route, verdict, result: null, error: toSentinelError(err), backendUs };
     }
   }
 
