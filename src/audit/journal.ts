@@ -143,14 +143,15 @@ function encode(r: AuditRow): string {
   return (
     JSON.stringify([
       r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args,
-      r.outcome, r.errorCode, r.error, r.latencyUs, r.roles, r.decision, r.rule,
+      r.outcome, r.errorCode, r.error, r.latencyUs, r.roles, r.decision, r.rule, r.requestId ?? null, r.retries ?? 0,
     ]) + "\n"
   );
 }
 
 function decode(line: string): AuditRow {
   const v = JSON.parse(line);
-  if (!Array.isArray(v) || v.length !== 15) throw new Error("not a journal row");
-  const [ts, session, front, identity, method, backend, target, args, outcome, errorCode, error, latencyUs, roles, decision, rule] = v;
-  return { ts, session, front, identity, method, backend, target, args, outcome, errorCode, error, latencyUs, roles, decision, rule };
+  // 15 values: a journal an older build left.
+  if (!Array.isArray(v) || (v.length !== 15 && v.length !== 17)) throw new Error("not a journal row");
+  const [ts, session, front, identity, method, backend, target, args, outcome, errorCode, error, latencyUs, roles, decision, rule, requestId = null, retries = 0] = v;
+  return { ts, session, front, identity, method, backend, target, args, outcome, errorCode, error, latencyUs, roles, decision, rule, requestId, retries };
 }

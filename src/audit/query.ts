@@ -31,6 +31,8 @@ export type AuditRecord = {
   roles: string | null;
   decision: string | null;
   rule: string | null;
+  request_id: string | null;
+  retries: number | null;
 };
 
 export type SecurityEvent = { id: number; ts: number; kind: string; backend: string | null; target: string | null; detail: string | null };

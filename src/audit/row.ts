@@ -20,4 +20,8 @@ export type AuditRow = {
   roles: string[] | null;
   decision: Decision | null;
   rule: string | null;
+  /** The request's id in Sentinel's log lines; null for what no request carried. */
+  requestId?: string | null;
+  /** Times an idempotent read was retried; absent or 0: none. */
+  retries?: number;
 };

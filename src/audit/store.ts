@@ -40,8 +40,8 @@ export class AuditStore {
 
   private constructor(readonly db: Database) {
     this.insert = db.prepare(
-      `INSERT INTO calls (ts, session, front, identity, method, backend, target, args, outcome, error_code, error, latency_us, roles, decision, rule)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO calls (ts, session, front, identity, method, backend, target, args, outcome, error_code, error, latency_us, roles, decision, rule, request_id, retries)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.journals = db.prepare("SELECT file, folded FROM journals ORDER BY file");
     this.register = db.prepare("INSERT OR IGNORE INTO journals (file, folded) VALUES (?, 0)");
@@ -220,7 +220,7 @@ export class AuditStore {
     const roles = r.roles ? JSON.stringify(r.roles) : null;
     this.insert.run(
       r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args,
-      r.outcome, r.errorCode, r.error, r.latencyUs, roles, r.decision, r.rule,
+      r.outcome, r.errorCode, r.error, r.latencyUs, roles, r.decision, r.rule, r.requestId ?? null, r.retries || null,
     );
   }
 }

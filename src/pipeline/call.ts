@@ -24,6 +24,8 @@ export class Call implements RequestOptions {
   readonly relay = true;
   /** Kept in the session's calls in flight, for notifications/cancelled and its close. */
   readonly tracked: boolean = true;
+  /** Times an idempotent read was retried at its backend (the audit row says so). */
+  retries = 0;
   /** The backend the route chose, once it is known (routed()). */
   backend: string | null = null;
 

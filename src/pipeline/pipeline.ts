@@ -227,6 +227,8 @@ export class Pipeline {
       errorCode: o.error ? o.error.rpcCode : null,
       error: call.cancel.cancelled ? "cancelled by client" : o.error ? o.error.message : null,
       latencyUs: Math.round((performance.now() - started) * 1000),
+      requestId: call.id,
+      retries: call.retries,
     });
   }
 }

@@ -9,6 +9,7 @@ import v1 from "./schema-v1.sql" with { type: "text" };
 import v2 from "./schema-v2.sql" with { type: "text" };
 import v3 from "./schema-v3.sql" with { type: "text" };
 import v4 from "./schema-v4.sql" with { type: "text" };
+import v5 from "./schema-v5.sql" with { type: "text" };
 
 type Step = (db: Database) => void;
 
@@ -22,6 +23,11 @@ export const STEPS: readonly Step[] = [
   },
   (db) => db.exec(v3),
   (db) => db.exec(v4),
+  (db) => {
+    addColumn(db, "calls", "request_id", "TEXT");
+    addColumn(db, "calls", "retries", "INTEGER"); // null: none
+    db.exec(v5);
+  },
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

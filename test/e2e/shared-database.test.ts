@@ -74,7 +74,7 @@ describe(`${GATEWAYS} gateways started at once`, () => {
 
       const schema = schemaOf(db);
       expect(schema).toMatchObject({
-        version: 4,
+        version: 5,
         tables: ["calls", "era_verdicts", "events", "journals", "pins", "switches"],
         governanceColumns: ["roles", "decision", "rule"],
         journals: 0,

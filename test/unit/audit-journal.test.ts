@@ -39,7 +39,8 @@ function row(i: number): AuditRow {
 
 /** A journal line as record() writes it. */
 function line(r: AuditRow): string {
-  return JSON.stringify([r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args, r.outcome, r.errorCode, r.error, r.latencyUs, r.roles, r.decision, r.rule]) + "\n";
+  const values = [r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args, r.outcome, r.errorCode, r.error, r.latencyUs, r.roles, r.decision, r.rule];
+  return JSON.stringify([...values, r.requestId ?? null, r.retries ?? 0]) + "\n";
 }
 
 function targets(path: string): string[] {
@@ -142,6 +143,21 @@ describe("audit journal", () => {
     expect(targets(path)).toEqual(["echo__t3", "echo__t4"]);
     expect(journalFiles(path)).toEqual([]);
     expect(registered(path)).toEqual([]);
+  });
+
+  test("a journal an older build left (rows without request id and retries) is folded too", async () => {
+    const path = fresh();
+    openDatabase(path).close();
+    const name = `${await deadPid()}-0000beef.jsonl`;
+    mkdirSync(`${path}.journal`, { recursive: true });
+    const old = (r: AuditRow) => JSON.stringify(JSON.parse(line(r)).slice(0, 15)) + "\n";
+    writeFileSync(join(`${path}.journal`, name), [7, 8].map((i) => old(row(i))).join(""));
+    // As that build registered it when it opened the journal.
+    const db = openDatabase(path);
+    db.run("INSERT INTO journals (file, folded) VALUES (?, 0)", [name]);
+    db.close();
+    AuditStore.open(path).close();
+    expect(targets(path)).toEqual(["echo__t7", "echo__t8"]);
   });
 
   test("the journal of a live process is left alone", () => {

@@ -37,10 +37,10 @@ function schemaOf(db: Database) {
 }
 
 const CURRENT = {
-  version: 4,
+  version: 5,
   tables: ["calls", "era_verdicts", "events", "journals", "pins", "switches"],
-  calls: ["id", "ts", "session", "front", "identity", "method", "backend", "target", "args", "outcome", "error_code", "error", "latency_us", "roles", "decision", "rule"],
-  indexes: ["calls_identity", "calls_target", "calls_ts"],
+  calls: ["id", "ts", "session", "front", "identity", "method", "backend", "target", "args", "outcome", "error_code", "error", "latency_us", "roles", "decision", "rule", "request_id", "retries"],
+  indexes: ["calls_identity", "calls_request", "calls_target", "calls_ts"],
 };
 
 describe("migrations", () => {
