@@ -164,6 +164,17 @@ export class BackendUnavailable extends SentinelError {
   readonly rpcCode = -32000;
 }
 
+/** Its circuit breaker is open: failed fast, and data.retryAfterMs says when a call may go again. */
+export class CircuitOpen extends SentinelError {
+  readonly code = "circuit_open";
+  readonly rpcCode = -32000;
+  readonly retryAfterMs: number;
+  constructor(backend: string, retryAfterMs: number) {
+    super(`Backend ${backend} unavailable, retry after ${retryAfterS(retryAfterMs)}s`, { retryAfterMs: Math.ceil(retryAfterMs) });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 export class BackendTimeout extends SentinelError {
   readonly code = "backend_timeout";
   readonly rpcCode = -32001;
@@ -281,10 +292,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** A typed error for anything thrown; an unexpected one is logged whole and told to the client as "Internal error". */
-export function toSentinelError(err: unknown): SentinelError {
+/**
+ * A typed error for anything thrown; an unexpected one is logged whole (with
+ * the request it broke, if known) and told to the client as "Internal error".
+ */
+export function toSentinelError(err: unknown, requestId?: string): SentinelError {
   if (err instanceof SentinelError) return err;
-  log.error(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  log.error(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, requestId ? { requestId } : undefined);
   return new InternalError("Internal error");
 }
 

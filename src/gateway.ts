@@ -8,6 +8,7 @@ import { AuditStore } from "./audit/store.ts";
 import { principalKey, type Principal } from "./auth/principal.ts";
 import { Backend, type BackendEvents } from "./backends/backend.ts";
 import type { Config } from "./config/load.ts";
+import { changesBetween, describeChanges, type ConfigChanges } from "./config/changes.ts";
 import { Catalog } from "./dispatch/catalog.ts";
 import { OwnMethods } from "./dispatch/own-methods.ts";
 import { ReverseRouting } from "./dispatch/reverse-routing.ts";
@@ -18,6 +19,7 @@ import { Listens } from "./dispatch/listens.ts";
 import { Views } from "./dispatch/views.ts";
 import type { Message } from "./jsonrpc/message.ts";
 import { logger } from "./log.ts";
+import { Metrics, type LiveGateway } from "./ops/gateway-metrics.ts";
 import { ModernRequests } from "./pipeline/modern.ts";
 import type { CallObserver } from "./pipeline/observe.ts";
 import { Parking } from "./pipeline/parking.ts";
@@ -56,6 +58,7 @@ type Running = {
 };
 
 export class Gateway {
+  /** The shared connections of the backends in force (replaced in place by reload()). */
   readonly backends: Backend[];
   readonly catalog = new Catalog();
   readonly sessions = new Set<Session>();
@@ -65,6 +68,10 @@ export class Gateway {
   private readonly reverse: ReverseRouting;
   /** What watches calls (metrics, traces: pipeline/observe.ts); added to before start(). */
   readonly observers: CallObserver[] = [];
+  /** GET /metrics; null when `metrics.enabled` is false. */
+  readonly metrics: Metrics | null;
+  /** The trace exporter, loaded by start() only when `tracing` is configured (its spans are flushed on stop). */
+  private tracing: Promise<{ stop(): Promise<void> }> | null = null;
   /** Where each principal's 2026-07-28 calls over HTTP are served (they have no session of their own). */
   private readonly principals = new Map<string, Session>();
   private running: Running | null = null;
@@ -72,21 +79,31 @@ export class Gateway {
   ready: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | null = null;
 
-  constructor(readonly config: Config) {
-    const events: BackendEvents = {
+  /** What backends tell the gateway (one object, shared by every Backend). */
+  private readonly events: BackendEvents;
+  /** Era verdicts live in the database, which start() opens. */
+  private readonly verdicts = new EraVerdicts(() => this.running?.db ?? null);
+
+  /** The config in force: replaced as a whole by reload(). */
+  constructor(public config: Config) {
+    this.events = {
       changed: (b, announced) => {
         if (!b.dedicated) this.onBackendChanged(announced && { backend: b, key: announced });
       },
       notification: (b, n, related) => this.reverse.notification(b, n, related),
       request: (b, r, related, cancel) => this.reverse.request(b, r, related, cancel),
     };
-    // Era verdicts live in the database, which start() opens.
-    const verdicts = new EraVerdicts(() => this.running?.db ?? null);
-    const open = (cfg: Backend["config"], dedicated: boolean) =>
-      new Backend(cfg, config.limits.backend, config.server.startupTimeoutMs, events, dedicated, verdicts);
-    this.backends = config.backends.filter((b) => !b.disabled).map((b) => open(b, false));
-    this.connections = new SessionConnections((shared) => open(shared.config, true));
+    this.backends = config.backends.filter((b) => !b.disabled).map((b) => this.makeBackend(b, false));
+    this.connections = new SessionConnections((shared) => this.makeBackend(shared.config, true));
     this.reverse = new ReverseRouting({ sessions: this.sessions, connections: this.connections, subscriptions: this.subscriptions, tasks: this.tasks });
+    this.metrics = config.metrics.enabled ? new Metrics(this) : null;
+    if (this.metrics) this.observers.push(this.metrics.calls);
+  }
+
+  /** What a metrics scrape reads of the running gateway; null before start(). */
+  get live(): LiveGateway | null {
+    const r = this.running;
+    return r && { inflight: r.pipeline.inflight, listens: r.listens.values(), principalSessions: this.principals.values(), audit: r.audit };
   }
 
   /** The request path; there once start() has run. */
@@ -130,6 +147,14 @@ export class Gateway {
   start(): void {
     if (this.running) return;
     const { config } = this;
+    // Imported only when configured, so that a gateway without tracing holds none of it. It resolves before
+    // the fronts (imported after start()) take a request; calls before it would go untraced.
+    const tracing = config.tracing;
+    if (tracing) this.tracing ??= import("./ops/tracing.ts").then(({ startTracing }) => {
+      const t = startTracing(tracing);
+      this.observers.push(t.observer);
+      return t;
+    });
     const db = openDatabase(config.audit.path);
     const audit = config.audit.enabled ? AuditStore.on(db) : null;
     audit?.start();
@@ -200,6 +225,52 @@ export class Gateway {
     this.sessions.delete(session);
   }
 
+  private makeBackend(cfg: Backend["config"], dedicated: boolean): Backend {
+    const c = this.config;
+    return new Backend(cfg, c.limits.backend, c.server.startupTimeoutMs, this.events, dedicated, this.verdicts);
+  }
+
+  /**
+   * Applies a reloaded config (already validated in full): backends added,
+   * removed or changed are started, stopped or restarted, the others and their
+   * calls left alone; the rules (RBAC, rate limits, kill switches, pinning,
+   * names, limits) decide from the next request; sessions go on, and those
+   * whose lists change are told so. What needs a restart is reported.
+   */
+  reload(next: Config): ConfigChanges {
+    const r = this.started;
+    const changes = changesBetween(this.config, next);
+    this.config = next;
+    r.policy.configure(next);
+    r.governance.configure(next.pinning);
+    const replaced = new Set([...changes.removed, ...changes.changed]);
+    const kept = new Map(this.backends.filter((b) => !replaced.has(b.name)).map((b) => [b.name, b]));
+    const started: Backend[] = [];
+    const list = next.backends
+      .filter((c) => !c.disabled)
+      .map((c) => {
+        const b = kept.get(c.name);
+        if (b) return b;
+        const fresh = this.makeBackend(c, false);
+        started.push(fresh);
+        return fresh;
+      });
+    const gone = this.backends.filter((b) => replaced.has(b.name));
+    // In place: routing and Sentinel's own methods hold this array.
+    this.backends.splice(0, this.backends.length, ...list);
+    for (const b of gone) {
+      void b.stop();
+      void this.connections.retire(b.name);
+    }
+    for (const b of started) b.start();
+    // Lists rebuilt under the new rules; every session and listen whose view changed is told.
+    this.onBackendChanged();
+    const summary = describeChanges(changes);
+    r.governance.event("config_reloaded", summary);
+    log.info(`config reloaded from ${next.source}: ${summary}`);
+    return changes;
+  }
+
   /** Drains in-flight calls (bounded), stops every backend, writes the audit log. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -214,6 +285,7 @@ export class Gateway {
       r?.governance.stop();
       if (r?.pruner) clearInterval(r.pruner);
       await Promise.all([...this.backends.map((b) => b.stop()), this.connections.stopAll()]);
+      await this.tracing?.then((t) => t.stop());
       r?.audit?.stop();
       r?.db.close();
     })();

@@ -15,6 +15,7 @@ Usage:
   sentinel tools --config FILE              list the tool names clients will see
   sentinel tools diff|approve|disable|enable|pins NAME --config FILE
                                             pinned definitions and kill switches
+  sentinel status --config FILE [--url URL] each backend's state (readiness, circuit, last error)
   sentinel token issue|hash|new-key         mint a JWT, hash an API key for the config
   sentinel audit [--config FILE] [filters]  show the audit trail (--help for filters)
   sentinel --version | --help
@@ -43,6 +44,10 @@ async function main(argv: string[]): Promise<void> {
       }
       const m = await import("./cli/tools.ts");
       return wantsHelp ? void console.log(m.toolsHelp) : m.tools(rest);
+    }
+    case "status": {
+      const m = await import("./cli/status.ts");
+      return wantsHelp ? void console.log(m.statusHelp) : m.status(rest);
     }
     case "token": {
       const m = await import("./cli/token.ts");

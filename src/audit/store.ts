@@ -28,6 +28,10 @@ type JournalRow = { file: string; folded: number };
 
 export class AuditStore {
   private queue: AuditRow[] = [];
+  /** For /metrics: rows written, batches written and the seconds they took (ops/gateway-metrics.ts). */
+  written = 0;
+  batches = 0;
+  batchSeconds = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private journal: Journal | null = null;
   /** Journals of this process deleted after rotation, whose rows in journals can go. */
@@ -103,6 +107,11 @@ export class AuditStore {
     return true;
   }
 
+  /** Rows journaled, not yet in the database. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   record(row: AuditRow): void {
     this.journal?.append(row);
     this.queue.push(row);
@@ -122,10 +131,14 @@ export class AuditStore {
     const rows = this.queue;
     this.queue = [];
     let next: Journal | null;
+    const started = performance.now();
     try {
       // Immediate: a deferred transaction that turns into a write can fail at once with
       // SQLITE_BUSY when another gateway writes; this one waits (busy_timeout).
       next = this.db.transaction(() => this.write(rows)).immediate();
+      this.batches++;
+      this.batchSeconds += (performance.now() - started) / 1000;
+      this.written += rows.length;
     } catch (err) {
       // Keep the rows for the next turn rather than lose them.
       log.error(`cannot write ${rows.length} audit rows: ${(err as Error).message}`);

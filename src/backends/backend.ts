@@ -8,12 +8,13 @@
 // change notifications come on a listen (modern-listen.ts).
 
 import type { BackendConfig, JsonLimits } from "../config/load.ts";
-import { BackendError, BackendUnavailable, InvalidParams, MethodNotFound, ShuttingDown } from "../errors.ts";
+import { BackendError, BackendTimeout, BackendUnavailable, InvalidParams, MethodNotFound, ShuttingDown } from "../errors.ts";
 import type { Notification, Params, Request } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import type { EraVerdicts } from "../store/era-verdicts.ts";
 import { VERSION } from "../version.ts";
 import { eraOfResult, type Era } from "./era-probe.ts";
+import { Breaker } from "./breaker.ts";
 import { EraVerdictKeeper } from "./era-verdict.ts";
 import { LegacySseTransport } from "./legacy-sse.ts";
 import { META, MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
@@ -75,6 +76,9 @@ const CLIENT_CAPABILITIES = {
 // How long the first listen may take to be acknowledged before the catalog is fetched anyway.
 const FIRST_LISTEN_WAIT_MS = 5000;
 
+// Liveness pings missed in a row before a degraded backend is reconnected.
+const MISSED_PINGS_BEFORE_RECONNECT = 3;
+
 export class Backend {
   state: BackendState = "starting";
   catalog: BackendCatalog = EMPTY;
@@ -84,6 +88,8 @@ export class Backend {
   lastError: string | undefined;
   /** The revision it speaks: decided by config, or probed (era-probe.ts); null before a verdict. */
   era: Era | null = null;
+  /** Times a lost connection was retried (reconnects), for /metrics and /readyz. */
+  restarts = 0;
   private peer: Peer | null = null;
   private transport: Transport | null = null;
   /** Set while connected to a modern backend: its requests, and its change notifications. */
@@ -96,6 +102,14 @@ export class Backend {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly firstOutcome = Promise.withResolvers<void>();
   private readonly log: Logger;
+  /** Fails calls fast after repeated failures (the pipeline's circuit step asks it; forward() tells it outcomes). */
+  readonly breaker: Breaker;
+  private circuitTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The liveness ping of a 2025 connection, and its pings missed in a row. */
+  private livenessTimer: ReturnType<typeof setInterval> | null = null;
+  private missedPings = 0;
+  /** When a stdio server's connection was lost lately (the crash-loop window). */
+  private exits: number[] = [];
 
   constructor(
     readonly config: BackendConfig,
@@ -109,11 +123,17 @@ export class Backend {
     verdicts: EraVerdicts | null = null,
   ) {
     this.log = logger(config.name);
+    this.breaker = new Breaker(config.breaker, (open) => this.circuitChanged(open));
     this.eras = new EraVerdictKeeper(config, limits, startupTimeoutMs, verdicts, this.log, (era) => this.eraChanged(era));
   }
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** Connected, whether or not it answers well just now (degraded, circuit open): its catalog stands. */
+  get connected(): boolean {
+    return this.state === "ready" || this.state === "degraded" || this.state === "open-circuit";
   }
 
   /** Settles once the first connection attempt has succeeded or failed. */
@@ -127,7 +147,9 @@ export class Backend {
 
   request(method: string, params: Params | undefined, options?: RequestOptions): Promise<Result> {
     const peer = this.peer;
-    if (!peer || this.state !== "ready") {
+    // Open-circuit: the pipeline's circuit step admitted this call (the half-open probe, or Sentinel's own request).
+    if (!peer || (this.state !== "ready" && this.state !== "open-circuit")) {
+      if (this.state === "degraded") return Promise.reject(new BackendUnavailable(`Backend ${this.name} is not answering (degraded); retrying`));
       const why = this.state === "stopped" ? "is stopped" : `is unavailable${this.lastError ? ` (${this.lastError})` : ""}; retrying`;
       return Promise.reject(new BackendUnavailable(`Backend ${this.name} ${why}`));
     }
@@ -148,12 +170,14 @@ export class Backend {
 
   notify(method: string, params?: Params): void {
     // A modern backend takes no client notifications (roots/list_changed is gone; cancellation is the peer's).
-    if (this.state === "ready" && !this.modern) this.peer?.notify(method, params);
+    if (this.connected && !this.modern) this.peer?.notify(method, params);
   }
 
   async stop(): Promise<void> {
     this.state = "stopped";
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.circuitTimer) clearTimeout(this.circuitTimer);
+    this.stopLiveness();
     this.eras.stop();
     this.listen?.stop();
     this.peer?.fail(new ShuttingDown());
@@ -264,6 +288,9 @@ export class Backend {
       );
       this.eras.watch(era);
       this.events.changed(this);
+      // Still failing fast after a reconnect: shown as such, the catalog kept (it lists ready backends).
+      if (this.breaker.state === "open") this.state = "open-circuit";
+      if (era === "legacy") this.watchLiveness(peer);
       return "ready";
     } catch (err) {
       if (this.peer !== peer || this.stopped) return "lost";
@@ -333,6 +360,19 @@ export class Backend {
     return items;
   }
 
+  /** fetchList for a list_changed: an idempotent read, retried (jittered backoff) when the backend was unreachable or slow. */
+  private async refetchList(peer: Peer, key: ListKey): Promise<Item[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.fetchList(peer, key);
+      } catch (err) {
+        const transient = err instanceof BackendUnavailable || err instanceof BackendTimeout;
+        if (!transient || attempt >= this.config.retries || this.peer !== peer) throw err;
+        await Bun.sleep(Math.min(100 * 2 ** attempt, 2000) * (0.5 + Math.random()));
+      }
+    }
+  }
+
   /** Notes each tool's x-mcp-header annotations; a tool whose annotations are invalid is dropped (§1.10). */
   private withParamHeaders(tools: Item[]): Item[] {
     const headers = new Map<string, ParamHeader[]>();
@@ -358,7 +398,7 @@ export class Backend {
     const peer = this.peer;
     for (const key of Object.keys(LISTS) as ListKey[]) {
       if (LISTS[key].changed !== n.method || !peer || this.state !== "ready" || this.dedicated) continue;
-      void this.fetchList(peer, key).then(
+      void this.refetchList(peer, key).then(
         (items) => {
           if (this.peer !== peer) return;
           this.catalog = { ...this.catalog, [key]: items };
@@ -376,7 +416,7 @@ export class Backend {
     const transport = this.transport;
     if (!peer) return;
     this.log.warn(`now speaks the ${era} revision; reconnecting`);
-    this.lost(peer, `backend ${this.name} changed to the ${era} revision`);
+    this.lost(peer, `backend ${this.name} changed to the ${era} revision`, false);
     void transport?.close();
   }
 
@@ -386,6 +426,7 @@ export class Backend {
 
   /** Forgets the current connection (its peer and era-specific parts). */
   private dropConnection(): void {
+    this.stopLiveness();
     this.listen?.stop();
     this.listen = null;
     this.modern = null;
@@ -393,20 +434,129 @@ export class Backend {
     this.transport = null;
   }
 
-  /** The connection is gone (`peer`; null: none was made): retried with capped exponential backoff. */
-  private lost(peer: Peer | null, reason: string): void {
+  /**
+   * The connection is gone (`peer`; null: none was made): retried with capped
+   * exponential backoff, unless a stdio server `crashed` in a loop (crashLoop()).
+   */
+  private lost(peer: Peer | null, reason: string, crashed = true): void {
     if (this.peer !== peer || this.stopped) return;
-    const wasReady = this.state === "ready";
+    const wasReady = this.state === "ready" || this.state === "degraded" || this.state === "open-circuit";
     this.state = "down";
     this.lastError = reason;
     this.dropConnection();
     peer?.fail(new BackendUnavailable(`Backend ${this.name} is unavailable: ${reason}`));
+    const loop = crashed ? this.crashLoop() : null;
+    if (loop) {
+      this.lastError = loop;
+      this.log.error(`${reason}; ${loop}`);
+      if (wasReady) this.events.changed(this);
+      return;
+    }
     const delay = Math.min(this.config.restart.initialDelayMs * 2 ** this.attempt, this.config.restart.maxDelayMs);
     this.attempt++;
+    this.restarts++;
     this.log.warn(`${reason}; reconnecting in ${delay} ms`);
     this.retryTimer = setTimeout(() => void this.connect(), delay);
     this.retryTimer.unref?.();
     if (wasReady) this.events.changed(this);
+  }
+
+  /**
+   * Why a stdio server is not restarted again: it exited `crashLoop.restarts`
+   * times within `crashLoop.windowMs`. Null while it may be restarted.
+   */
+  private crashLoop(): string | null {
+    if (this.config.transport !== "stdio") return null;
+    const { restarts, windowMs } = this.config.crashLoop;
+    const now = Date.now();
+    this.exits = this.exits.filter((t) => now - t < windowMs);
+    this.exits.push(now);
+    if (this.exits.length < restarts) return null;
+    return `crashed ${this.exits.length} times in ${Math.ceil((now - this.exits[0]!) / 1000)}s; not restarted`;
+  }
+
+  /**
+   * Pings a 2025 connection every liveness interval. A ping that times out
+   * marks it degraded (callers are told at once instead of waiting); an answer
+   * makes it ready again; a few missed in a row reconnect it. A 2026-07-28
+   * backend is never pinged: its liveness is its transport's.
+   */
+  private watchLiveness(peer: Peer): void {
+    const { intervalMs, timeoutMs } = this.config.liveness;
+    this.stopLiveness();
+    this.missedPings = 0;
+    if (intervalMs <= 0) return;
+    let pinging = false;
+    this.livenessTimer = setInterval(() => {
+      if (pinging || this.peer !== peer) return;
+      pinging = true;
+      peer.request("ping", undefined, timeoutMs).then(
+        () => this.answered(peer),
+        (err) => this.missed(peer, err),
+      ).finally(() => (pinging = false));
+    }, intervalMs);
+    this.livenessTimer.unref?.();
+  }
+
+  private stopLiveness(): void {
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    this.livenessTimer = null;
+  }
+
+  private answered(peer: Peer): void {
+    if (this.peer !== peer) return;
+    this.missedPings = 0;
+    if (this.state !== "degraded") return;
+    this.state = this.breaker.state === "open" ? "open-circuit" : "ready";
+    this.lastError = undefined;
+    this.log.info("answering its liveness ping again");
+    // The catalog may have been rebuilt without it meanwhile.
+    this.events.changed(this);
+  }
+
+  private missed(peer: Peer, err: unknown): void {
+    if (this.peer !== peer) return;
+    // An error answer is an answer (a server without ping, say); a lost connection is lost() already.
+    if (!(err instanceof BackendTimeout)) return err instanceof BackendError ? this.answered(peer) : undefined;
+    this.missedPings++;
+    const why = `not answering its liveness ping (${this.missedPings} missed)`;
+    if (this.missedPings >= MISSED_PINGS_BEFORE_RECONNECT) {
+      this.log.warn(`${why}; reconnecting`);
+      const transport = this.transport;
+      this.lost(peer, why, false);
+      void transport?.close().catch(() => {});
+      return;
+    }
+    if (this.state === "ready" || this.state === "open-circuit") {
+      this.state = "degraded";
+      this.log.warn(why);
+    }
+    this.lastError = why;
+  }
+
+  /** The breaker opened or closed: shown in its state while open; its catalog stays listed. */
+  private circuitChanged(open: boolean): void {
+    if (this.circuitTimer) clearTimeout(this.circuitTimer);
+    this.circuitTimer = null;
+    if (!open) {
+      if (this.state === "open-circuit") {
+        this.state = "ready";
+        this.log.info("circuit closed");
+        // The catalog may have been rebuilt without it meanwhile (it lists ready backends).
+        this.events.changed(this);
+      }
+      return;
+    }
+    this.log.warn(`circuit open after ${this.config.breaker.failures} failures in a row; failing fast for ${this.config.breaker.coolDownMs} ms`);
+    if (this.state === "ready") this.state = "open-circuit";
+    // After the cool-down it is half-open: ready to take its probe call.
+    this.circuitTimer = setTimeout(() => {
+      this.circuitTimer = null;
+      if (this.state !== "open-circuit") return;
+      this.state = "ready";
+      this.events.changed(this);
+    }, this.config.breaker.coolDownMs);
+    this.circuitTimer.unref?.();
   }
 }
 

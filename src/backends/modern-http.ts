@@ -13,6 +13,7 @@ import { Intake } from "./intake.ts";
 import { modernHeaders, type ParamHeader } from "./modern-headers.ts";
 import { EventTooLarge, readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
+import { traceHeaders } from "../ops/trace-context.ts";
 
 export class ModernHttpTransport implements Transport {
   onmessage: (message: Message, relatedTo?: JsonRpcId) => void = () => {};
@@ -56,12 +57,12 @@ export class ModernHttpTransport implements Transport {
     const aborter = new AbortController();
     this.posts.set(r.id, aborter);
     const tool = r.method === "tools/call" && typeof r.params?.name === "string" ? this.paramHeaders(r.params.name) : undefined;
-    const headers = {
+    const headers = traceHeaders(r, {
       ...this.cfg.headers,
       ...modernHeaders(r, tool),
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
-    };
+    });
     try {
       let res: Response;
       try {

@@ -58,6 +58,7 @@ export class Peer {
     if (options.progressToken !== undefined && params) {
       params = { ...params, _meta: { ...(params._meta as object), progressToken: id } };
     }
+    if (options.traceparent !== undefined) params = withTrace(params, options);
     const answer = this.pending.add(id, options, timeoutMs, () => {
       // Tell the backend to stop working on it; its late answer is ignored.
       this.stopRemote(id, "timeout");
@@ -158,4 +159,12 @@ export class Peer {
     options.onProgress({ ...n.params, progressToken: options.progressToken });
     return true;
   }
+}
+
+/** The caller's trace context at this backend replaces what its client sent (both eras pass here; tracing.ts). */
+function withTrace(params: Params | undefined, options: RequestOptions): Params {
+  const { tracestate: _, ...meta } = (params?._meta ?? {}) as Record<string, unknown>;
+  meta.traceparent = options.traceparent;
+  if (options.tracestate !== undefined) meta.tracestate = options.tracestate;
+  return { ...params, _meta: meta };
 }

@@ -68,4 +68,7 @@ export type RequestOptions = {
    * requests are asked through onRequest and the call retried with the answers.
    */
   takesInputRequired?: boolean;
+  /** W3C trace context for the backend's request (its _meta, and the HTTP header): the caller's span at this backend. */
+  traceparent?: string;
+  tracestate?: string;
 };

@@ -10,6 +10,7 @@ import { RAW_FROM } from "../jsonrpc/raw-result.ts";
 import { Intake } from "./intake.ts";
 import { EventTooLarge, readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
+import { traceHeaders } from "../ops/trace-context.ts";
 
 // How many times a request's dropped answer stream is resumed before giving up
 // (the request's own timeout still applies).
@@ -107,7 +108,7 @@ export class StreamableHttpTransport implements Transport {
     try {
       res = await fetch(this.cfg.url, {
         method: "POST",
-        headers: this.headers(),
+        headers: traceHeaders(message, this.headers()),
         body: JSON.stringify(message),
         signal: this.aborter.signal,
       });

@@ -1,12 +1,13 @@
 // `sentinel [serve] --config F [--http [--host H] [--port P]] [--demo]`:
 // the gateway itself, on stdio (what Claude Code launches) or on HTTP.
 
-import { logger, setLogLevel, writeStderr } from "../log.ts";
+import { logger, setLogFormat, setLogLevel, writeStderr } from "../log.ts";
 import { Gateway } from "../gateway.ts";
 import type { HttpFront } from "../front/http.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { EXIT_CONFIG, loadOrExit } from "./load.ts";
 import { Authenticator } from "../auth/authenticator.ts";
+import { reloader } from "./reload.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/load.ts";
 
@@ -39,21 +40,29 @@ export async function serve(argv: string[]): Promise<void> {
   const level = values["log-level"] ?? config.server.logLevel;
   if (!["debug", "info", "warn", "error"].includes(level)) throw new UsageError(`--log-level: expected debug, info, warn or error`);
   setLogLevel(level as "info");
+  setLogFormat(config.server.logFormat);
   const port = values.port === undefined ? config.http.port : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number, got ${values.port}`);
 
-  const auth = await Authenticator.create(config.auth);
+  let auth = await Authenticator.create(config.auth);
+  // What the HTTP front verifies tokens with: the authenticator of the config in force (a reload replaces it).
+  const verifier = { get enabled() { return auth.enabled; }, verify: (token: string) => auth.verify(token) };
   // The stdio caller is known before anything starts: a bad token fails fast.
   const stdioCaller = values.http ? null : await stdioPrincipal(config, auth);
   const gateway = new Gateway(config);
   gateway.start();
   log.info(`sentinel ${config.backends.length} backend(s) from ${config.source}; audit ${config.audit.enabled ? config.audit.path : "off"}`);
+  // SIGHUP and a changed file reload the config; keys, tokens and secrets are read again with it.
+  const reloads = reloader(gateway, async (next) => {
+    auth = await Authenticator.create(next.auth);
+  });
 
   let front: HttpFront | null = null;
   let exiting = false;
   const shutdown = async (why: string) => {
     if (exiting) return;
     exiting = true;
+    reloads.stop();
     log.info(`${why}: draining and shutting down`);
     // Stop taking connections, let in-flight calls finish (bounded), then close the rest.
     const closing = front?.close();
@@ -68,7 +77,7 @@ export async function serve(argv: string[]): Promise<void> {
   if (values.http) {
     // Each front is loaded only when used: Hono is not needed on stdio, where Claude Code runs us.
     const { startHttp } = await import("../front/http.ts");
-    front = startHttp(gateway, auth, { host: values.host ?? config.http.host, port });
+    front = startHttp(gateway, verifier, { host: values.host ?? config.http.host, port });
     log.info(`listening on ${front.url}`);
     if (values.demo) writeStderr(demoHint(front.url));
     if (!config.identity.anonymous) log.info("anonymous HTTP access is off: requests without credentials get 401");

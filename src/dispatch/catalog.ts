@@ -50,7 +50,7 @@ export class Catalog {
     const collisions: Collision[] = [];
     const withheld = new Map<string, { backend: Backend; reason: string }>();
     for (const b of backends) {
-      if (b.state !== "ready") continue;
+      if (!b.connected) continue;
       const { prefix } = b.config;
       for (const item of b.catalog.tools) {
         const refused = admitTool(b, item);

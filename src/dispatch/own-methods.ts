@@ -92,7 +92,7 @@ export class OwnMethods {
     session.clientInfo = (params.clientInfo as Record<string, unknown>) ?? {};
     session.clientCapabilities = (params.capabilities as Record<string, unknown>) ?? {};
     await this.deps.ready;
-    const ready = this.deps.backends.filter((b) => b.state === "ready");
+    const ready = this.deps.backends.filter((b) => b.connected);
     const instructions = this.instructions(ready);
     const hasTasks = ready.some((b) => "tasks" in b.capabilities);
     return {
@@ -113,7 +113,7 @@ export class OwnMethods {
    */
   async discover(): Promise<Result> {
     await this.deps.ready;
-    const instructions = this.instructions(this.deps.backends.filter((b) => b.state === "ready"));
+    const instructions = this.instructions(this.deps.backends.filter((b) => b.connected));
     return {
       supportedVersions: MODERN_VERSIONS,
       capabilities: CAPABILITIES,
@@ -144,7 +144,7 @@ export class OwnMethods {
     let lowest = LOG_LEVELS.length - 1;
     for (const s of this.deps.sessions) if (s.logLevel) lowest = Math.min(lowest, LOG_LEVELS.indexOf(s.logLevel));
     for (const b of this.reachable(session)) {
-      if (b.state === "ready" && "logging" in b.capabilities) {
+      if (b.connected && "logging" in b.capabilities) {
         const own = b.dedicated ? level : LOG_LEVELS[lowest];
         void b.request("logging/setLevel", { level: own }).catch(() => {});
       }
@@ -155,7 +155,7 @@ export class OwnMethods {
   private async listTasks(session: Session): Promise<Result> {
     const mine = this.deps.tasks.idsOf(session);
     const holders = new Set(
-      [...this.deps.backends, ...this.deps.connections.of(session)].filter((b) => b.state === "ready" && "tasks" in b.capabilities),
+      [...this.deps.backends, ...this.deps.connections.of(session)].filter((b) => b.connected && "tasks" in b.capabilities),
     );
     const lists = await Promise.all([...holders].map((b) => b.request("tasks/list", {}).catch(() => ({ tasks: [] }))));
     const tasks = lists.flatMap((l) => (Array.isArray(l.tasks) ? l.tasks : [])).filter((t) => mine.has((t as { taskId: string }).taskId));

@@ -5,7 +5,7 @@
 
 import type { Backend } from "../backends/backend.ts";
 import type { RequestOptions, Result } from "../backends/request.ts";
-import { InvalidParams, MethodNotFound } from "../errors.ts";
+import { BackendError, BackendTimeout, BackendUnavailable, InvalidParams, MethodNotFound } from "../errors.ts";
 import type { Params, Request } from "../jsonrpc/message.ts";
 import type { TargetKind } from "../policy/rbac.ts";
 import type { Session } from "../session/session.ts";
@@ -86,8 +86,12 @@ export class Router {
     throw new MethodNotFound(req.method);
   }
 
-  /** Sends a routed request that passed the policy steps, on `conn` (the session's connection to the backend). */
-  async forward(session: Session, route: Route, conn: Backend, options: RequestOptions): Promise<Result> {
+  /**
+   * Sends a routed request that passed the policy steps, on `conn` (the
+   * session's connection to the backend). `options.retries` counts the times
+   * an idempotent read was sent again (the audit row shows it).
+   */
+  async forward(session: Session, route: Route, conn: Backend, options: RequestOptions & { retries?: number }): Promise<Result> {
     switch (route.method) {
       case "resources/subscribe":
       case "resources/unsubscribe":
@@ -98,9 +102,52 @@ export class Router {
     if (route.method === "tools/call" && options.takesInputRequired && !route.params.task && this.needsTask(route)) {
       return this.runTask(route, conn, options);
     }
-    const result = await conn.request(route.method, route.params, options);
+    let result: Result;
+    try {
+      result = await conn.request(route.method, route.params, options);
+    } catch (err) {
+      result = await this.failed(route, conn, options, err);
+    }
+    (route.backend ?? conn).breaker.succeeded();
     if (route.method === "tools/call" && route.params.task) this.deps.tasks.record(result, conn, session);
     return result;
+  }
+
+  /**
+   * A request failed: the backend's breaker is told if it was unreachable or
+   * slow, and an idempotent read is sent again (jittered backoff); its result,
+   * or the error. An error answer from the backend is an answer: neither
+   * counted as a failure nor retried. Off the hot path: only failures come here.
+   */
+  private async failed(route: Route, conn: Backend, options: RequestOptions & { retries?: number }, err: unknown): Promise<Result> {
+    const breaker = (route.backend ?? conn).breaker;
+    for (let attempt = 0; ; attempt++) {
+      if (!(err instanceof BackendUnavailable || err instanceof BackendTimeout)) {
+        if (err instanceof BackendError) breaker.succeeded();
+        throw err;
+      }
+      // Withdrawn by its caller (or its session closed): says nothing of the backend.
+      if (options.cancel?.cancelled || err.message.startsWith("Request cancelled")) throw err;
+      // A degraded backend is its liveness check's to judge, not the breaker's.
+      if (conn.state !== "degraded") breaker.failed();
+      if (attempt >= this.retriesOf(route, conn) || breaker.retryAfterMs > 0) throw err;
+      await Bun.sleep(Math.min(100 * 2 ** attempt, 2000) * (0.5 + Math.random()));
+      if (options.cancel?.cancelled) throw err;
+      options.retries = (options.retries ?? 0) + 1;
+      try {
+        return await conn.request(route.method, route.params, options);
+      } catch (again) {
+        err = again;
+      }
+    }
+  }
+
+  /** How often a failed request may be sent again: only reads that change nothing. */
+  private retriesOf(route: Route, conn: Backend): number {
+    if (route.method === "resources/read" || route.method === "prompts/get") return conn.config.retries;
+    if (route.method !== "tools/call" || route.params.task) return 0;
+    const annotations = this.deps.catalog.entry("tool", route.target)?.item.annotations as Record<string, unknown> | undefined;
+    return annotations?.readOnlyHint === true || annotations?.idempotentHint === true ? conn.config.retries : 0;
   }
 
   /** A 2025 tool that runs only as a task (execution.taskSupport "required"). */

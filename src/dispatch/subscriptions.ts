@@ -50,6 +50,6 @@ export class Subscriptions {
     const n = counts?.get(uri) ?? 0;
     if (n > 1) return void counts!.set(uri, n - 1);
     counts?.delete(uri);
-    if (backend.state === "ready") await backend.request("resources/unsubscribe", { uri });
+    if (backend.connected) await backend.request("resources/unsubscribe", { uri });
   }
 }

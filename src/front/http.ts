@@ -42,6 +42,7 @@ export function startHttp<S extends FrontSession>(gateway: FrontGateway<S>, auth
   const hooks: ServerHooks = {
     streaming: (req) => server.timeout(req, 0),
     calling: longCalls ? (req) => server.timeout(req, 0) : () => {},
+    address: (req) => server.requestIP(req)?.address ?? null,
   };
 
   const server = Bun.serve({

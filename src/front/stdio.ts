@@ -78,8 +78,9 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
   const session = gateway.openSession("stdio", "stdio", identity, send);
   const { pipeline } = gateway;
   const modern = gateway.config.modern.enabled ? new StdioModern(gateway, session, send) : null;
-  const limits = gateway.config.limits.client;
-  const max = limits.messageBytes;
+  // Read per message: a reload may change them (the line cap, messageBytes, applies from the next start).
+  const limits = () => gateway.config.limits.client;
+  const max = limits().messageBytes;
 
   /** A message that cannot be accepted: audited, and answered only if JSON-RPC owes it an answer. */
   const refuse = (value: unknown, err: unknown, owed = owesAnswer(value)): Response | null => {
@@ -93,7 +94,7 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
   const handle = (value: unknown): Promise<Response | null> | Response | null => {
     let message: Message;
     try {
-      checkShape(value, limits, "client");
+      checkShape(value, limits(), "client");
       message = toMessage(value);
     } catch (err) {
       return refuse(value, err);
@@ -110,7 +111,7 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
     line(text) {
       let value: unknown;
       try {
-        value = parseWithin(text, limits, "client");
+        value = parseWithin(text, limits(), "client");
       } catch (err) {
         // Unparsed, so what it was is unknown: answered as JSON-RPC answers a
         // parse error, under the id its edges show if it was only too deep.
@@ -129,8 +130,8 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
         send(pipeline.rejected(session, "stdio", null, new InvalidRequest("Invalid Request: empty batch")));
         return;
       }
-      if (value.length > limits.arrayItems) {
-        const out = refuse(value, limitExceeded("arrayItems", limits, "client"), value.some(owesAnswer));
+      if (value.length > limits().arrayItems) {
+        const out = refuse(value, limitExceeded("arrayItems", limits(), "client"), value.some(owesAnswer));
         if (out) send(out);
         return;
       }

@@ -28,6 +28,9 @@ export class Call implements RequestOptions {
   retries = 0;
   /** The backend the route chose, once it is known (routed()). */
   backend: string | null = null;
+  /** Set by tracing (ops/tracing.ts) when it forwards: the backend continues this call's trace, not the caller's span. */
+  traceparent: string | undefined;
+  tracestate: string | undefined;
 
   constructor(
     readonly session: Session,

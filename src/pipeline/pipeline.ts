@@ -5,6 +5,7 @@
 
 import type { Principal } from "../auth/principal.ts";
 import { auditJson } from "../audit/redact.ts";
+import { logger, logs } from "../log.ts";
 import type { AuditStore } from "../audit/store.ts";
 import type { Result } from "../backends/request.ts";
 import type { OwnMethods } from "../dispatch/own-methods.ts";
@@ -18,6 +19,8 @@ import type { CallObserver, Ended, Observation } from "./observe.ts";
 import type { Policy } from "./policy.ts";
 import type { TargetKind } from "./policy.ts";
 import { connect, NO_VERDICT, Refused, STEPS, type RouteTo, type Verdict } from "./steps.ts";
+
+const log = logger("pipeline");
 
 // Methods whose work happens at a backend and so can be cancelled.
 const CANCELLABLE = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete", "tasks/result"]);
@@ -204,12 +207,17 @@ export class Pipeline {
       return { route, verdict, result, error: null, backendUs };
     } catch (err) {
       if (err instanceof Refused) return { route, verdict: err.verdict, result: null, error: err.error, backendUs };
-      return { route, verdict, result: null, error: toSentinelError(err), backendUs };
+      return { route, verdict, result: null, error: toSentinelError(err, call.id), backendUs };
     }
   }
 
   private record(call: Call, o: Outcome, ts: number, started: number, cancellable: boolean): void {
     const req = call.request;
+    // At debug level each call is a log line too, under the request id its audit row has.
+    if (logs("debug")) {
+      const how = o.error ? `${o.error.code} ${o.error.message}` : "ok";
+      log.debug(`${req.method} ${o.route?.target ?? ""} -> ${how}`, { requestId: call.id, backend: o.route?.backend?.name });
+    }
     this.deps.audit?.record({
       ts,
       session: call.auditSession,

@@ -12,19 +12,27 @@ import type { Switches } from "../policy/switches.ts";
 export type { TargetKind };
 
 export class Policy {
-  private readonly rbac: Rbac;
-  private readonly limiter: RateLimiter | null;
-  private readonly disabled: RegExp[];
+  private rbac!: Rbac;
+  private limiter!: RateLimiter | null;
+  private disabled!: RegExp[];
 
   constructor(
     config: Pick<Config, "rbac" | "rateLimits" | "disabledTools">,
     private readonly switches: Switches | null,
-    now?: () => number,
+    private readonly now?: () => number,
   ) {
+    this.configure(config);
+  }
+
+  /**
+   * Compiles the rules of a (reloaded) config; they decide from the next
+   * request on. Rate-limit budgets start afresh under new limits.
+   */
+  configure(config: Pick<Config, "rbac" | "rateLimits" | "disabledTools">): void {
     this.rbac = Rbac.compile(config.rbac);
     const limits = config.rateLimits;
     const any = limits.perIdentity || [limits.roles, limits.backends, limits.tools].some((m) => Object.keys(m).length > 0);
-    this.limiter = any ? new RateLimiter(limits, now) : null;
+    this.limiter = any ? new RateLimiter(limits, this.now) : null;
     this.disabled = config.disabledTools.map(compileGlob);
   }
 

@@ -6,7 +6,7 @@
 import type { Decision } from "../audit/row.ts";
 import type { Backend } from "../backends/backend.ts";
 import type { Route } from "../dispatch/router.ts";
-import { BackendBusy, BackendUnavailable, Disabled, RateLimited, UnknownTarget, Withheld, type SentinelError } from "../errors.ts";
+import { BackendBusy, BackendUnavailable, CircuitOpen, Disabled, RateLimited, UnknownTarget, Withheld, type SentinelError } from "../errors.ts";
 import type { SessionConnections } from "../session/connections.ts";
 import type { Call } from "./call.ts";
 import type { Policy } from "./policy.ts";
@@ -73,12 +73,20 @@ const availability: Step = ({ route }, verdict) => {
   return verdict;
 };
 
+/** Its breaker is open (backends/breaker.ts): failed fast, saying when to retry; half-open lets one probe through. */
+const circuit: Step = ({ route }, verdict) => {
+  const wait = route.backend.breaker.admit();
+  if (wait > 0) throw new Refused(new CircuitOpen(route.backend.name, wait), verdict);
+  return verdict;
+};
+
 export const STEPS: readonly [name: string, step: Step][] = [
   ["authorize", authorize],
   ["kill switch", killSwitch],
   ["pinning", pinning],
   ["rate limit", rateLimit],
   ["availability", availability],
+  ["circuit breaker", circuit],
 ];
 
 /**

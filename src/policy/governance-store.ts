@@ -13,12 +13,31 @@ const POLL_MS = 1000;
 export class GovernanceStore {
   readonly switches: Switches;
   /** null with pinning off. */
-  readonly pins: Pins | null;
+  pins: Pins | null;
   private poller: ReturnType<typeof setInterval> | null = null;
 
-  constructor(db: Database, pinning: Config["pinning"]) {
+  constructor(
+    private readonly db: Database,
+    pinning: Config["pinning"],
+  ) {
     this.switches = new Switches(db);
     this.pins = pinning.mode === "off" ? null : new Pins(db, pinning.mode);
+  }
+
+  /** A reloaded config's pinning mode, from the next catalog rebuild on. */
+  configure(pinning: Config["pinning"]): void {
+    if (pinning.mode === "off") this.pins = null;
+    else if (this.pins) this.pins.mode = pinning.mode;
+    else this.pins = new Pins(this.db, pinning.mode);
+  }
+
+  /** A security event of the gateway's own (a config reload), beside the pins' and switches'. */
+  event(kind: string, detail: string): void {
+    try {
+      this.db.run("INSERT INTO events (ts, kind, backend, target, detail) VALUES (?, ?, NULL, NULL, ?)", [Date.now(), kind, detail]);
+    } catch {
+      // The database is busy beyond its timeout: the log line still says it.
+    }
   }
 
   /** Polls the database; `changed` runs when switches or approvals changed there. */

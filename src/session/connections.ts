@@ -28,6 +28,19 @@ export class SessionConnections {
     return [...(this.bySession.get(session)?.values() ?? [])];
   }
 
+  /** A backend removed or changed by a reload: its per-session connections stop; sessions open new ones on next use. */
+  async retire(name: string): Promise<void> {
+    const gone: Backend[] = [];
+    for (const mine of this.bySession.values()) {
+      const conn = mine.get(name);
+      if (!conn) continue;
+      mine.delete(name);
+      this.owners.delete(conn);
+      gone.push(conn);
+    }
+    await Promise.all(gone.map((b) => b.stop()));
+  }
+
   async stopAll(): Promise<void> {
     const all = [...this.owners.keys()];
     this.bySession.clear();

@@ -10,6 +10,8 @@ import type { Config } from "../../config/load.ts";
 import { toJsonRpcError, Unhandled } from "../../errors.ts";
 import { failure } from "../../jsonrpc/message.ts";
 import { logger } from "../../log.ts";
+import { metricsRoute } from "../../ops/metrics-route.ts";
+import { readyRoute } from "../../ops/status.ts";
 import type { TokenVerifier } from "./credential-gate.ts";
 import type { FrontGateway, FrontSession } from "./gateway-api.ts";
 import { postRoute } from "./post-route.ts";
@@ -27,6 +29,11 @@ export function createHttpApp<S extends FrontSession>(gateway: FrontGateway<S>, 
   const oauth = gateway.config.auth.oauth;
   const app = new Hono<Env>();
   app.get("/healthz", () => Response.json({ status: "ok" }));
+  app.get("/readyz", readyRoute(gateway));
+  if (gateway.metrics) {
+    const scrape = metricsRoute(gateway.metrics, () => gateway.config);
+    app.get("/metrics", (c) => scrape(c.req.raw, c.env?.address?.(c.req.raw) ?? null));
+  }
   if (oauth) {
     const metadata = protectedResourceMetadata(oauth);
     app.get("/.well-known/oauth-protected-resource", metadata);

@@ -40,4 +40,6 @@ export type FrontGateway<S extends FrontSession = FrontSession> = {
   principalSession(identity: Principal): Session;
   /** A tool's arguments that 2026-07-28 clients mirror in Mcp-Param-* headers, which the front checks against the body. */
   readonly catalog: Pick<Catalog, "paramHeaders">;
+  /** GET /metrics; null or absent: no such route. */
+  readonly metrics?: { render(): string } | null;
 };

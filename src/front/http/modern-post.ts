@@ -13,6 +13,7 @@ import { isModernVersion } from "../../jsonrpc/mcp-meta.ts";
 import { checkVersion, claimsModern, readEnvelope, type Envelope } from "../../session/envelope.ts";
 import type { ParamHeader } from "../../backends/modern-headers.ts";
 import { EventStream } from "../event-stream.ts";
+import { headerIntoMeta } from "../../ops/trace-context.ts";
 import type { FrontSession } from "./gateway-api.ts";
 import { JSON_HEADERS, SSE_HEADERS, wireBody } from "./response-shaper.ts";
 import type { Env, RouteContext } from "./route-context.ts";
@@ -101,6 +102,7 @@ export function modernPost<S extends FrontSession>({ gateway, posts, refuse: { r
     const m = messages[0]!;
     // No client notification of 2026-07-28 means anything over HTTP (cancelling is closing the answer).
     if (!isRequest(m)) return new Response(null, { status: 202 });
+    if (gateway.config.tracing) headerIntoMeta(m, req.headers);
     let envelope: Envelope;
     try {
       envelope = readEnvelope(m.params, true);

@@ -6,6 +6,7 @@ import type { Principal } from "../../auth/principal.ts";
 import { InvalidRequest, MessageTooLarge, SentinelError } from "../../errors.ts";
 import { idOf, isNotification, isRequest, type Message } from "../../jsonrpc/message.ts";
 import { classifyPost, modernPost } from "./modern-post.ts";
+import { headerIntoMeta } from "../../ops/trace-context.ts";
 import type { FrontSession } from "./gateway-api.ts";
 import { parsePosted, postBody } from "./post-body.ts";
 import { answerBatch, answerOne } from "./response-shaper.ts";
@@ -16,8 +17,6 @@ export function postRoute<S extends FrontSession>(routes: RouteContext<S>) {
   const { gateway, sessions, refuse, gate, sessionOf } = routes;
   const { pipeline } = gateway;
   const modern = gateway.config.modern.enabled ? modernPost(routes) : null;
-  const limits = gateway.config.limits.client;
-  const max = limits.messageBytes;
   const { reject } = refuse;
 
   /** The session a POST's messages go to: a new one for initialize, else the one it names. */
@@ -34,6 +33,9 @@ export function postRoute<S extends FrontSession>(routes: RouteContext<S>) {
     const req = c.req.raw;
     const identity = await gate(req);
     if (identity instanceof Response) return identity;
+    // Read per request: a reload may change them.
+    const limits = gateway.config.limits.client;
+    const max = limits.messageBytes;
     const text = await postBody(req, max);
     if (text === null) return reject(new MessageTooLarge(max));
     const posted = parsePosted(text, limits, refuse);
@@ -54,6 +56,7 @@ export function postRoute<S extends FrontSession>(routes: RouteContext<S>) {
     if (identity !== session.identity) gateway.reidentify(session, identity);
 
     const requests = messages.filter(isRequest);
+    if (gateway.config.tracing) for (const r of requests) headerIntoMeta(r, req.headers);
     for (const m of messages) {
       if (isNotification(m)) pipeline.notification(session, m);
       else if (!isRequest(m)) pipeline.response(session, m);

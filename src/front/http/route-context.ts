@@ -19,6 +19,8 @@ export type ServerHooks = {
   streaming(req: Request): void;
   /** A POST whose calls may outlast the idle timeout. */
   calling(req: Request): void;
+  /** The client's IP address (GET /metrics is for loopback clients unless a token is set). */
+  address?(req: Request): string | null;
 };
 export type Env = { Bindings: ServerHooks };
 
