@@ -167,12 +167,35 @@ const governance = GOVERNANCE
     }
   : { identity: { anonymous: { roles: [] } } };
 
+// SENTINEL_BENCH_METRICS=off turns /metrics (and its counting) off; SENTINEL_BENCH_TRACING=on exports
+// every call's spans to a local OTLP sink that only counts them. A build before either: leave both unset
+// ("{}" config keys it would refuse are not written then).
+const METRICS = process.env.SENTINEL_BENCH_METRICS;
+const TRACING = process.env.SENTINEL_BENCH_TRACING === "on";
+let spansReceived = 0;
+const sink = TRACING
+  ? Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const body = (await req.json()) as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
+        for (const r of body.resourceSpans ?? []) for (const sc of r.scopeSpans ?? []) spansReceived += sc.spans?.length ?? 0;
+        return new Response("{}", { headers: { "content-type": "application/json" } });
+      },
+    })
+  : null;
+const ops = {
+  ...(METRICS && { metrics: { enabled: METRICS !== "off" } }),
+  ...(sink && { tracing: { endpoint: `http://127.0.0.1:${sink.port}/v1/traces` } }),
+};
+
 const dir = mkdtempSync(join(tmpdir(), "sentinel-bench-"));
 const config = join(dir, "sentinel.json");
 writeFileSync(
   config,
   JSON.stringify({
     ...governance,
+    ...ops,
     // SENTINEL_BENCH_AUDIT=off measures what the audit trail costs.
     audit: { path: join(dir, "audit.db"), enabled: process.env.SENTINEL_BENCH_AUDIT !== "off" },
     backends: {
@@ -183,7 +206,7 @@ writeFileSync(
 );
 
 console.log(
-  `sentinel bench: ${CALLS} sequential tools/call per row (after ${WARMUP} warm-up), governance ${GOVERNANCE ? "on (JWT + RBAC + rate limit)" : "off (anonymous)"}, ${new Date().toISOString()}`,
+  `sentinel bench: ${CALLS} sequential tools/call per row (after ${WARMUP} warm-up), governance ${GOVERNANCE ? "on (JWT + RBAC + rate limit)" : "off (anonymous)"}, metrics ${METRICS ?? "default"}, tracing ${TRACING ? "on" : "off"}, ${new Date().toISOString()}`,
 );
 console.log(`binary: ${(Bun.file(BIN).size / 1024 / 1024).toFixed(1)} MB`);
 
@@ -237,5 +260,6 @@ for (let i = 0; i < 200; i++) await jwtVerify(TOKEN, key, { audience: "sentinel"
 const t = performance.now();
 for (let i = 0; i < 2000; i++) await jwtVerify(TOKEN, key, { audience: "sentinel" });
 console.log(`jose HS256 verification, uncached: ${(((performance.now() - t) * 1000) / 2000).toFixed(1)} µs per token`);
+if (sink) console.log(`spans received by the OTLP sink: ${spansReceived}`);
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -10,7 +10,7 @@ export type ConfigChanges = {
   changed: string[];
   /** Top-level sections that differ, besides backends. */
   sections: string[];
-  /** What differs but applies only after a restart (the listening address, the database file). */
+  /** What differs but applies only after a restart (the listening address, the database file, metrics on or off, tracing, the modern section). */
   needRestart: string[];
 };
 
@@ -30,6 +30,9 @@ export function changesBetween(before: Config, after: Config): ConfigChanges {
   if (before.http.host !== after.http.host || before.http.port !== after.http.port) needRestart.push("http.host/port");
   if (before.audit.path !== after.audit.path) needRestart.push("audit.path");
   if (before.audit.enabled !== after.audit.enabled) needRestart.push("audit.enabled");
+  if (before.metrics.enabled !== after.metrics.enabled) needRestart.push("metrics.enabled");
+  if (JSON.stringify(before.tracing) !== JSON.stringify(after.tracing)) needRestart.push("tracing");
+  if (JSON.stringify(before.modern) !== JSON.stringify(after.modern)) needRestart.push("modern");
   return { added, removed, changed, sections, needRestart };
 }
 
