@@ -4,6 +4,7 @@
 // starts the timers and connects the backends.
 
 import type { Database } from "bun:sqlite";
+import { AdminFeed } from "./admin/live.ts";
 import { AuditStore } from "./audit/store.ts";
 import { principalKey, type Principal } from "./auth/principal.ts";
 import { Backend, type BackendEvents } from "./backends/backend.ts";
@@ -68,6 +69,8 @@ export class Gateway {
   private readonly reverse: ReverseRouting;
   /** What watches calls (metrics, traces: pipeline/observe.ts); added to before start(). */
   readonly observers: CallObserver[] = [];
+  /** The admin page's live view of calls (src/admin/live.ts): an observer while a page watches. */
+  readonly admin = new AdminFeed(this.observers);
   /** GET /metrics; null when `metrics.enabled` is false. */
   readonly metrics: Metrics | null;
   /** The trace exporter, loaded by start() only when `tracing` is configured (its spans are flushed on stop). */

@@ -18,6 +18,10 @@ Usage:
   sentinel status --config FILE [--url URL] each backend's state (readiness, circuit, last error)
   sentinel token issue|hash|new-key         mint a JWT, hash an API key for the config
   sentinel audit [--config FILE] [filters]  show the audit trail (--help for filters)
+  sentinel init [--path FILE]               write a commented starter config (and its schema)
+  sentinel import [FILE] [--out F] [--dry-run]
+                                            turn Claude Code / Desktop MCP servers into a config
+  sentinel schema                           print the config's JSON Schema
   sentinel --version | --help
 
 Run "sentinel COMMAND --help" for a command's options.`;
@@ -52,6 +56,18 @@ async function main(argv: string[]): Promise<void> {
     case "token": {
       const m = await import("./cli/token.ts");
       return wantsHelp ? void console.log(m.tokenHelp) : m.token(rest);
+    }
+    case "schema": {
+      const m = await import("./cli/schema.ts");
+      return wantsHelp ? void console.log(m.schemaHelp) : m.schema(rest);
+    }
+    case "import": {
+      const m = await import("./cli/import.ts");
+      return wantsHelp ? void console.log(m.importHelp) : m.importConfig(rest);
+    }
+    case "init": {
+      const m = await import("./cli/init.ts");
+      return wantsHelp ? void console.log(m.initHelp) : m.init(rest);
     }
     case "demo-backend":
       return (await import("./demo/backend.ts")).runDemoBackend();

@@ -173,6 +173,24 @@ export class Backend {
     if (this.connected && !this.modern) this.peer?.notify(method, params);
   }
 
+  /**
+   * An operator's restart (the admin page): the connection is closed and
+   * opened again at once, its backoff and crash count forgotten. Calls in
+   * flight there fail as for a lost connection.
+   */
+  async restart(): Promise<void> {
+    if (this.stopped) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const { peer, transport } = this;
+    this.dropConnection();
+    peer?.fail(new BackendUnavailable(`Backend ${this.name} is restarting`));
+    this.attempt = 0;
+    this.exits = [];
+    this.restarts++;
+    await transport?.close();
+    await this.connect();
+  }
+
   async stop(): Promise<void> {
     this.state = "stopped";
     if (this.retryTimer) clearTimeout(this.retryTimer);

@@ -18,9 +18,9 @@ export const restart = v.pipe(
 
 // Fields every backend accepts, whatever its transport.
 const common = {
-  prefix: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_-]*$/, "expected letters, digits, _ or -"))),
-  timeout: v.optional(duration),
-  disabled: v.optional(v.boolean(), false),
+  prefix: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_-]*$/, "expected letters, digits, _ or -"), v.description('Put before its tool and prompt names with the separator; default: the backend\'s name; "" for none.'))),
+  timeout: v.optional(v.pipe(duration, v.description("Per-call timeout; default: server.timeout."))),
+  disabled: v.optional(v.pipe(v.boolean(), v.description("Configured but not started.")), false),
   restart: v.optional(restart, {}),
   description: v.optional(v.string()),
   /** Calls in flight at this backend at most; further calls are refused at once, not queued. */
@@ -53,9 +53,9 @@ const common = {
 const stdio = v.strictObject({
   ...common,
   type: v.optional(v.literal("stdio")),
-  command: v.pipe(v.string("expected a command"), v.nonEmpty("expected a command")),
-  args: v.optional(v.array(v.string("expected a string")), []),
-  env: v.optional(stringMap, {}),
+  command: v.pipe(v.string("expected a command"), v.nonEmpty("expected a command"), v.description("The program to start (a stdio MCP server).")),
+  args: v.optional(v.pipe(v.array(v.string("expected a string")), v.description("Its arguments.")), []),
+  env: v.optional(v.pipe(stringMap, v.description("Environment of the child (use ${env:NAME} for secrets); it gets only HOME, LOGNAME, PATH, SHELL, TERM, USER, LANG, TMPDIR besides.")), {}),
   /** Names of parent environment variables passed through beyond the safe default set. */
   inheritEnv: v.optional(v.array(v.string()), []),
   cwd: v.optional(v.string()),
@@ -64,8 +64,8 @@ const stdio = v.strictObject({
 const remote = v.strictObject({
   ...common,
   type: v.optional(v.picklist(["http", "streamable-http", "sse"], 'expected "http" or "sse"'), "http"),
-  url: v.pipe(v.string("expected a URL"), v.url("expected a URL")),
-  headers: v.optional(stringMap, {}),
+  url: v.pipe(v.string("expected a URL"), v.url("expected a URL"), v.description("The server's MCP endpoint (Streamable HTTP; type: sse for legacy SSE).")),
+  headers: v.optional(v.pipe(stringMap, v.description("Sent with each request (use ${env:NAME} for tokens).")), {}),
 });
 
 const neither = v.custom<never>(() => false, 'expected either "command" (a stdio server) or "url" (an HTTP server)');

@@ -96,46 +96,53 @@ const jwt = v.pipe(
 
 const sections = v.strictObject({
   server: v.optional(
-    v.strictObject({
-      name: v.optional(v.string(), "sentinel"),
-      /** Older name of limits.client.messageBytes, still accepted. */
-      maxMessageBytes: v.optional(count(1024)),
-      startupTimeout: v.optional(duration, 15_000),
-      shutdownTimeout: v.optional(duration, 10_000),
-      logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
-      /** text: one readable line per event; json: one JSON object per line (time, level, component, request id, ...). */
-      logFormat: v.optional(v.picklist(["text", "json"], 'expected "text" or "json"'), "text"),
-      /** Reload the config when its file changes (SIGHUP always reloads). */
-      watchConfig: v.optional(v.boolean(), true),
-      /** Each backend's, unless it sets its own. */
-      timeout: v.optional(duration, 60_000),
-      /** Items per page of Sentinel's merged lists. */
-      pageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 500),
-    }),
+    v.pipe(
+      v.strictObject({
+        name: v.optional(v.pipe(v.string(), v.description("The name Sentinel gives itself to clients (serverInfo.name).")), "sentinel"),
+        /** Older name of limits.client.messageBytes, still accepted. */
+        maxMessageBytes: v.optional(count(1024)),
+        startupTimeout: v.optional(duration, 15_000),
+        shutdownTimeout: v.optional(duration, 10_000),
+        logLevel: v.optional(v.pipe(v.picklist(["debug", "info", "warn", "error"]), v.description("Least severe log line written (to stderr).")), "info"),
+        /** text: one readable line per event; json: one JSON object per line (time, level, component, request id, ...). */
+        logFormat: v.optional(v.pipe(v.picklist(["text", "json"], 'expected "text" or "json"'), v.description("text: one readable line per event; json: one JSON object per line.")), "text"),
+        /** Reload the config when its file changes (SIGHUP always reloads). */
+        watchConfig: v.optional(v.pipe(v.boolean(), v.description("Reload the config when its file changes (SIGHUP always reloads).")), true),
+        /** Each backend's, unless it sets its own. */
+        timeout: v.optional(duration, 60_000),
+        /** Items per page of Sentinel's merged lists. */
+        pageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.description("Items per page of Sentinel's merged lists.")), 500),
+      }),
+      v.description("The gateway itself: name, timeouts, logging, config reload."),
+    ),
     {},
   ),
   http: v.optional(
     v.pipe(
       v.strictObject({
-        host: v.optional(v.string(), "127.0.0.1"),
-        port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8787),
+        host: v.optional(v.pipe(v.string(), v.description("Address to listen on; loopback unless you say otherwise.")), "127.0.0.1"),
+        port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535), v.description("Port to listen on (0: any free port).")), 8787),
         /** Origins allowed besides the loopback ones (DNS-rebinding protection). */
-        allowedOrigins: v.optional(v.array(v.string()), []),
+        allowedOrigins: v.optional(v.pipe(v.array(v.string()), v.description("Browser origins allowed besides the loopback ones (DNS-rebinding protection).")), []),
         sessionIdleTimeout: v.optional(duration, 30 * 60_000),
         /** Open sessions at most; a client past it gets 503 until some expire or end. */
         maxSessions: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
       }),
+      v.description("The Streamable HTTP front (`sentinel serve --http`), served at /mcp."),
       v.transform(({ sessionIdleTimeout, ...h }) => ({ ...h, sessionIdleMs: sessionIdleTimeout })),
     ),
     {},
   ),
   /** GET /metrics (Prometheus text format) on the HTTP front. */
   metrics: v.optional(
-    v.strictObject({
-      enabled: v.optional(v.boolean(), true),
-      /** A bearer token that scrapers present; without one, only loopback clients may scrape. */
-      token: v.optional(v.pipe(v.string(), v.minLength(16, "expected at least 16 characters"))),
-    }),
+    v.pipe(
+      v.strictObject({
+        enabled: v.optional(v.boolean(), true),
+        /** A bearer token that scrapers present; without one, only loopback clients may scrape. */
+        token: v.optional(v.pipe(v.string(), v.minLength(16, "expected at least 16 characters"), v.description("Bearer token scrapers present (use ${env:...}); without one, only loopback clients may scrape."))),
+      }),
+      v.description("GET /metrics (Prometheus text format) on the HTTP front."),
+    ),
     {},
   ),
   /** OpenTelemetry traces, exported over OTLP/HTTP; off unless an endpoint is set. */
@@ -149,6 +156,7 @@ const sections = v.strictObject({
         /** Share of traces started here that are kept (a client's sampled flag is followed). */
         sampleRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 1),
       }),
+      v.description("OpenTelemetry traces, exported over OTLP/HTTP; off unless an endpoint is set."),
       v.transform((t) => (t.endpoint ? { ...t, endpoint: t.endpoint } : null)),
     ),
     {},
@@ -168,24 +176,31 @@ const sections = v.strictObject({
         /** Secret that seals requestState (at least 32 characters); by default a random one per process. */
         stateKey: v.optional(v.pipe(v.string(), v.minLength(32, "expected at least 32 characters"))),
       }),
+      v.description("MCP 2026-07-28, the stateless revision, on the fronts (the 2025 revisions are always served)."),
       v.transform(({ inputTimeout, ...m }) => ({ ...m, inputTimeoutMs: inputTimeout })),
     ),
     {},
   ),
   limits: v.optional(
-    v.strictObject({
-      /** What clients send: small, since requests carry arguments, not payloads. */
-      client: jsonLimits({ messageBytes: 4 * MIB, depth: 64, arrayItems: 10_000, objectKeys: 1_000, stringLength: 4 * MIB }),
-      /** What backends send: results carry screenshots, files and dumps. */
-      backend: jsonLimits({ messageBytes: 64 * MIB, depth: 64, arrayItems: 100_000, objectKeys: 10_000, stringLength: 64 * MIB }),
-    }),
+    v.pipe(
+      v.strictObject({
+        /** What clients send: small, since requests carry arguments, not payloads. */
+        client: jsonLimits({ messageBytes: 4 * MIB, depth: 64, arrayItems: 10_000, objectKeys: 1_000, stringLength: 4 * MIB }),
+        /** What backends send: results carry screenshots, files and dumps. */
+        backend: jsonLimits({ messageBytes: 64 * MIB, depth: 64, arrayItems: 100_000, objectKeys: 10_000, stringLength: 64 * MIB }),
+      }),
+      v.description("Bounds on each JSON-RPC message, checked where it enters: client (what clients send) and backend (what backends send)."),
+    ),
     {},
   ),
   names: v.optional(
-    v.strictObject({
-      separator: v.optional(v.pipe(v.string(), v.regex(NAME_PATTERN, "expected letters, digits, _ or -")), "__"),
-      maxLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(16), v.maxValue(64)), 48),
-    }),
+    v.pipe(
+      v.strictObject({
+        separator: v.optional(v.pipe(v.string(), v.regex(NAME_PATTERN, "expected letters, digits, _ or -"), v.description("Between a backend's prefix and its tool names: <backend>__<tool>.")), "__"),
+        maxLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(16), v.maxValue(64), v.description("Longer names are shortened with a stable hash suffix.")), 48),
+      }),
+      v.description("How exposed tool and prompt names are made."),
+    ),
     {},
   ),
   identity: v.optional(
@@ -195,10 +210,21 @@ const sections = v.strictObject({
          * Who the stdio front's caller is when it brings no SENTINEL_TOKEN. Without
          * it, the local user (no roles) if no auth is configured; else a token is required.
          */
-        local: v.optional(v.strictObject({ sub: v.optional(v.string()), roles: v.optional(roles, []) })),
+        local: v.optional(
+          v.pipe(
+            v.strictObject({ sub: v.optional(v.string()), roles: v.optional(roles, []) }),
+            v.description("Who the stdio caller is without SENTINEL_TOKEN; default: the local user (no roles) if no auth is configured, else a token is required."),
+          ),
+        ),
         /** Present only when unauthenticated HTTP access is wanted: closed by default. */
-        anonymous: v.optional(v.strictObject({ roles: v.optional(roles, []) })),
+        anonymous: v.optional(
+          v.pipe(
+            v.strictObject({ roles: v.optional(roles, []) }),
+            v.description("Present only when unauthenticated HTTP access is wanted (with these roles); absent, such clients get 401."),
+          ),
+        ),
       }),
+      v.description("Who callers are when they bring no credential."),
       v.transform((i) => ({ local: i.local, anonymous: i.anonymous ?? null })),
     ),
     {},
@@ -228,61 +254,70 @@ const sections = v.strictObject({
           }),
         ),
       }),
+      v.description("Bearer credentials: JWTs (HS256 secret or JWKS) and API keys (stored as hashes)."),
       v.transform((a) => ({ jwt: a.jwt ?? null, apiKeys: a.apiKeys, oauth: a.oauth ?? null })),
     ),
     {},
   ),
   /** null when absent: no RBAC configured, every identity may use everything. */
   rbac: v.optional(
-    v.strictObject({
-      roles: v.record(
-        v.string(),
-        v.strictObject({
-          allow: v.optional(v.array(rule), []),
-          deny: v.optional(v.array(rule), []),
-        }),
-      ),
-    }),
+    v.pipe(
+      v.strictObject({
+        roles: v.record(
+          v.string(),
+          v.strictObject({
+            allow: v.optional(v.array(rule), []),
+            deny: v.optional(v.array(rule), []),
+          }),
+        ),
+      }),
+      v.description("Role-based access: absent, every identity may use everything; present, what a role's rules do not allow is denied (deny wins)."),
+    ),
   ),
   rateLimits: v.optional(
     v.pipe(
       v.strictObject({
         /** Every identity's budget for calls (tools/call, prompts/get, resources/read, ...). */
-        perIdentity: v.optional(rate),
+        perIdentity: v.optional(v.pipe(rate, v.description('Every identity\'s budget for calls, such as "600/min".'))),
         roles: v.optional(v.record(v.string(), rate), {}),
         backends: v.optional(v.record(v.string(), rate), {}),
         tools: v.optional(v.record(v.string(), rate), {}),
       }),
+      v.description('Call budgets such as "600/min": per identity, and per role, backend or tool.'),
       v.transform(({ perIdentity, ...r }) => ({ perIdentity: perIdentity ?? null, ...r })),
     ),
     {},
   ),
   pinning: v.optional(
-    v.strictObject({
-      /** block: a changed or suspicious tool is withheld until approved; warn: passed, with an audit event. */
-      mode: v.optional(v.picklist(["block", "warn", "off"], 'expected "block", "warn" or "off"'), "block"),
-    }),
+    v.pipe(
+      v.strictObject({
+        /** block: a changed or suspicious tool is withheld until approved; warn: passed, with an audit event. */
+        mode: v.optional(v.pipe(v.picklist(["block", "warn", "off"], 'expected "block", "warn" or "off"'), v.description("block: a changed or suspicious tool is withheld until approved; warn: passed, with an audit event.")), "block"),
+      }),
+      v.description("Tool definitions are pinned at first sight; a changed one is held back (`sentinel tools diff|approve`)."),
+    ),
     {},
   ),
   /** Kill switch: exposed tool names (globs) that no one may call. */
-  disabledTools: v.optional(v.array(v.string()), []),
+  disabledTools: v.optional(v.pipe(v.array(v.string()), v.description("Kill switch: exposed tool names (globs) that no one may call.")), []),
   audit: v.optional(
     v.pipe(
       v.strictObject({
         /** Default: defaultAuditPath() in paths.ts, applied by load.ts with the environment. */
-        path: v.optional(v.string()),
+        path: v.optional(v.pipe(v.string(), v.description("The SQLite file (audit rows, pins, switches, events); default: in the user's data directory."))),
         enabled: v.optional(v.boolean(), true),
         maxArgumentBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 16 * 1024),
         /** Rows older than this are deleted (hourly); 0 keeps them forever. */
         retention: v.optional(duration, 0),
       }),
+      v.description("The audit trail: every call, who made it and what came of it."),
       v.transform(({ retention, ...a }) => ({ ...a, retentionMs: retention })),
     ),
     {},
   ),
   // Claude Code's .mcp.json calls them mcpServers; both sections are read alike.
-  backends: v.optional(v.record(v.string(), backendEntry), {}),
-  mcpServers: v.optional(v.record(v.string(), backendEntry), {}),
+  backends: v.optional(v.pipe(v.record(v.string(), backendEntry), v.description("The MCP servers behind the gateway, by name (letters, digits, _ and -).")), {}),
+  mcpServers: v.optional(v.pipe(v.record(v.string(), backendEntry), v.description("Same as backends, under Claude Code's name (.mcp.json), so such a file can be used as it is.")), {}),
 });
 
 /** The whole config, validated, without what load.ts adds from the file's place and the environment. */

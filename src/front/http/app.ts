@@ -6,6 +6,7 @@
 // cost ~15 µs CPU per request here).
 
 import { Hono, type Context } from "hono";
+import { adminRoutes } from "../../admin/routes.ts";
 import type { Config } from "../../config/load.ts";
 import { toJsonRpcError, Unhandled } from "../../errors.ts";
 import { failure } from "../../jsonrpc/message.ts";
@@ -34,6 +35,7 @@ export function createHttpApp<S extends FrontSession>(gateway: FrontGateway<S>, 
     const scrape = metricsRoute(gateway.metrics, () => gateway.config);
     app.get("/metrics", (c) => scrape(c.req.raw, c.env?.address?.(c.req.raw) ?? null));
   }
+  adminRoutes(app, gateway, auth, options.host);
   if (oauth) {
     const metadata = protectedResourceMetadata(oauth);
     app.get("/.well-known/oauth-protected-resource", metadata);

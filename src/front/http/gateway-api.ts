@@ -2,6 +2,7 @@
 // on these shapes, not on the Gateway class, so that either can change inside.
 // `S` is the gateway's own session type, handed back to it as it came.
 
+import type { AdminFeed } from "../../admin/live.ts";
 import type { Principal } from "../../auth/principal.ts";
 import type { Config } from "../../config/load.ts";
 import type { Catalog } from "../../dispatch/catalog.ts";
@@ -42,4 +43,6 @@ export type FrontGateway<S extends FrontSession = FrontSession> = {
   readonly catalog: Pick<Catalog, "paramHeaders">;
   /** GET /metrics; null or absent: no such route. */
   readonly metrics?: { render(): string } | null;
+  /** GET /admin and its API (src/admin/routes.ts); absent: no such routes. */
+  readonly admin?: AdminFeed | null;
 };
