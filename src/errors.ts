@@ -260,6 +260,15 @@ export class Withheld extends SentinelError {
   }
 }
 
+/** A guardrail rule with action "block" found a secret or an injection marker; the message names the rule and the kind, never the match. */
+export class GuardrailBlocked extends SentinelError {
+  readonly code = "guardrail_blocked";
+  readonly rpcCode = -32034;
+  constructor(rule: number, kind: string, where: string, target: string) {
+    super(`Blocked by guardrails[${rule}]: the ${where} of ${target} contains ${kind === "injection" ? "a prompt-injection marker" : `a secret (${kind})`}`, { rule, kind });
+  }
+}
+
 export class InternalError extends SentinelError {
   readonly code = "internal";
   readonly rpcCode = -32603;

@@ -28,6 +28,7 @@ import { Pipeline } from "./pipeline/pipeline.ts";
 import { RequestStates } from "./pipeline/request-state.ts";
 import { Policy } from "./pipeline/policy.ts";
 import { GovernanceStore } from "./policy/governance-store.ts";
+import { Guardrails } from "./policy/guardrails.ts";
 import { SessionConnections } from "./session/connections.ts";
 import { Session, type Front } from "./session/session.ts";
 import { openDatabase } from "./store/database.ts";
@@ -84,6 +85,8 @@ export class Gateway {
 
   /** What backends tell the gateway (one object, shared by every Backend). */
   private readonly events: BackendEvents;
+  /** Rebuilt from the config in force (start, reload); null: no rules. */
+  private guardrails: Guardrails | null = null;
   /** Era verdicts live in the database, which start() opens. */
   private readonly verdicts = new EraVerdicts(() => this.running?.db ?? null);
 
@@ -133,12 +136,13 @@ export class Gateway {
    * lasts beyond one request (per-client backend connections, tasks) and
    * takes no messages of its own. Replaced once idle and closed.
    */
-  principalSession(identity: Principal): Session {
-    const key = principalKey(identity);
+  principalSession(identity: Principal, view: string | null = null): Session {
+    // One per principal and view: the view is the session's, and its calls' lists and checks follow it.
+    const key = view === null ? principalKey(identity) : `${principalKey(identity)}\u0000${view}`;
     let s = this.principals.get(key);
     if (!s || s.closed) {
       this.pruneIdlePrincipals();
-      s = new Session(`modern:${identity.sub}`, "http", identity, () => {});
+      s = new Session(`modern:${identity.sub}`, "http", identity, () => {}, view);
       this.principals.set(key, s);
     }
     s.identity = identity;
@@ -166,8 +170,16 @@ export class Gateway {
     const views = new Views(this.catalog, policy);
     this.ready = Promise.race([Promise.all(this.backends.map((b) => b.settled)).then(() => {}), delay(config.server.startupTimeoutMs)]);
     const shared = { backends: this.backends, ready: this.ready, tasks: this.tasks };
-    const router = new Router({ ...shared, catalog: this.catalog, subscriptions: this.subscriptions });
-    const own = new OwnMethods({ ...shared, server: config.server, sessions: this.sessions, connections: this.connections, views });
+    this.guardrails = Guardrails.compile(config.guardrails, (kind, detail) => governance.event(kind, detail));
+    const router = new Router({ ...shared, catalog: this.catalog, subscriptions: this.subscriptions, guardrails: () => this.guardrails });
+    const own = new OwnMethods({
+      ...shared,
+      server: config.server,
+      sessions: this.sessions,
+      connections: this.connections,
+      views,
+      view: (name) => this.config.views[name],
+    });
     const pipeline = new Pipeline({
       own,
       router,
@@ -186,15 +198,15 @@ export class Gateway {
       subscriptions: this.subscriptions,
       ready: this.ready,
       maxPerPrincipal: config.modern.maxListens,
-      granted: (identity, front, granted) => pipeline.listened(identity, front, granted),
+      granted: (identity, front, granted, view) => pipeline.listened(identity, front, granted, view),
     });
     this.running = { db, audit, governance, policy, views, pipeline, modern, parking, listens, pruner: audit ? this.startPruning(audit) : null };
     governance.start(() => this.onBackendChanged());
     for (const b of this.backends) b.start();
   }
 
-  openSession(id: string, front: Front, identity: Principal, deliver: (m: Message) => void): Session {
-    const session = new Session(id, front, identity, deliver);
+  openSession(id: string, front: Front, identity: Principal, deliver: (m: Message) => void, view: string | null = null): Session {
+    const session = new Session(id, front, identity, deliver, view);
     this.sessions.add(session);
     return session;
   }
@@ -208,8 +220,9 @@ export class Gateway {
     const before = session.identity;
     session.identity = identity;
     const r = this.running;
-    if (!r || !session.initialized || r.policy.viewKey(before) === r.policy.viewKey(identity)) return;
-    const methods = new Set(r.views.differing(before, identity).map((k) => LIST_NOTIFICATIONS[k]));
+    const view = session.view;
+    if (!r || !session.initialized || r.policy.viewKey(before, view) === r.policy.viewKey(identity, view)) return;
+    const methods = new Set(r.views.differing(before, identity, view).map((k) => LIST_NOTIFICATIONS[k]));
     for (const method of methods) session.send({ jsonrpc: "2.0", method });
   }
 
@@ -246,6 +259,7 @@ export class Gateway {
     this.config = next;
     r.policy.configure(next);
     r.governance.configure(next.pinning);
+    this.guardrails = Guardrails.compile(next.guardrails, (kind, detail) => r.governance.event(kind, detail));
     const replaced = new Set([...changes.removed, ...changes.changed]);
     const kept = new Map(this.backends.filter((b) => !replaced.has(b.name)).map((b) => [b.name, b]));
     const started: Backend[] = [];
@@ -320,12 +334,12 @@ export class Gateway {
     const pins = r.governance.pins;
     this.catalog.rebuild(this.backends, this.config.names.maxLength, (b, tool) => pins?.withholding(b.name, tool) ?? null);
     const byView = new Map<string, string[]>();
-    const changedFor = (identity: Principal): string[] => {
-      const key = r.policy.viewKey(identity);
+    const changedFor = (identity: Principal, view: string | null): string[] => {
+      const key = r.policy.viewKey(identity, view);
       let methods = byView.get(key);
       if (!methods) {
-        const keys = r.views.changed(identity);
-        if (announced && !keys.includes(announced.key) && r.views.shows(identity, announced.backend, announced.key)) keys.push(announced.key);
+        const keys = r.views.changed(identity, view);
+        if (announced && !keys.includes(announced.key) && r.views.shows(identity, announced.backend, announced.key, view)) keys.push(announced.key);
         methods = [...new Set(keys.map((k) => LIST_NOTIFICATIONS[k]))];
         byView.set(key, methods);
       }
@@ -333,9 +347,9 @@ export class Gateway {
     };
     for (const s of this.sessions) {
       if (!s.initialized) continue;
-      for (const method of changedFor(s.identity)) s.send({ jsonrpc: "2.0", method });
+      for (const method of changedFor(s.identity, s.view)) s.send({ jsonrpc: "2.0", method });
     }
-    for (const l of r.listens.values()) for (const method of changedFor(l.identity)) l.deliver({ jsonrpc: "2.0", method });
+    for (const l of r.listens.values()) for (const method of changedFor(l.identity, l.session.view)) l.deliver({ jsonrpc: "2.0", method });
   }
 }
 

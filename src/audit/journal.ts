@@ -139,19 +139,21 @@ export function removeFile(path: string): void {
 }
 
 // A line is the row's values in a fixed order: shorter and faster to write than an object.
+// The view comes last and only when there is one: rows of the full view are written as before.
 function encode(r: AuditRow): string {
-  return (
-    JSON.stringify([
-      r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args,
-      r.outcome, r.errorCode, r.error, r.latencyUs, r.roles, r.decision, r.rule, r.requestId ?? null, r.retries ?? 0,
-    ]) + "\n"
-  );
+  const values = [
+    r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args,
+    r.outcome, r.errorCode, r.error, r.latencyUs, r.roles, r.decision, r.rule, r.requestId ?? null, r.retries ?? 0,
+  ];
+  if (r.view) values.push(r.view);
+  return JSON.stringify(values) + "\n";
 }
 
 function decode(line: string): AuditRow {
   const v = JSON.parse(line);
-  // 15 values: a journal an older build left.
-  if (!Array.isArray(v) || (v.length !== 15 && v.length !== 17)) throw new Error("not a journal row");
-  const [ts, session, front, identity, method, backend, target, args, outcome, errorCode, error, latencyUs, roles, decision, rule, requestId = null, retries = 0] = v;
-  return { ts, session, front, identity, method, backend, target, args, outcome, errorCode, error, latencyUs, roles, decision, rule, requestId, retries };
+  // 15 values: a journal an older build left; 18: a row in a view.
+  if (!Array.isArray(v) || (v.length !== 15 && v.length !== 17 && v.length !== 18)) throw new Error("not a journal row");
+  const [ts, session, front, identity, method, backend, target, args, outcome, errorCode, error, latencyUs, roles, decision, rule, requestId = null, retries = 0, view = null] =
+    v;
+  return { ts, session, front, identity, method, backend, target, args, outcome, errorCode, error, latencyUs, roles, decision, rule, requestId, retries, view };
 }

@@ -33,6 +33,8 @@ export type AuditRecord = {
   rule: string | null;
   request_id: string | null;
   retries: number | null;
+  /** The view the request came in through; null: the full view. */
+  view: string | null;
 };
 
 export type SecurityEvent = { id: number; ts: number; kind: string; backend: string | null; target: string | null; detail: string | null };

@@ -24,4 +24,6 @@ export type AuditRow = {
   requestId?: string | null;
   /** Times an idempotent read was retried; absent or 0: none. */
   retries?: number;
+  /** The view (virtual server) the request came in through; absent or null: the full view. */
+  view?: string | null;
 };

@@ -44,8 +44,8 @@ export class AuditStore {
 
   private constructor(readonly db: Database) {
     this.insert = db.prepare(
-      `INSERT INTO calls (ts, session, front, identity, method, backend, target, args, outcome, error_code, error, latency_us, roles, decision, rule, request_id, retries)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO calls (ts, session, front, identity, method, backend, target, args, outcome, error_code, error, latency_us, roles, decision, rule, request_id, retries, view)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.journals = db.prepare("SELECT file, folded FROM journals ORDER BY file");
     this.register = db.prepare("INSERT OR IGNORE INTO journals (file, folded) VALUES (?, 0)");
@@ -234,6 +234,7 @@ export class AuditStore {
     this.insert.run(
       r.ts, r.session, r.front, r.identity, r.method, r.backend, r.target, r.args,
       r.outcome, r.errorCode, r.error, r.latencyUs, roles, r.decision, r.rule, r.requestId ?? null, r.retries || null,
+      r.view ?? null,
     );
   }
 }

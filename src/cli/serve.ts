@@ -1,4 +1,4 @@
-// `sentinel [serve] --config F [--http [--host H] [--port P]] [--demo]`:
+// `sentinel [serve] --config F [--view V] [--http [--host H] [--port P]] [--demo]`:
 // the gateway itself, on stdio (what Claude Code launches) or on HTTP.
 
 import { logger, setLogFormat, setLogLevel, writeStderr } from "../log.ts";
@@ -13,14 +13,17 @@ import type { Config } from "../config/load.ts";
 
 const log = logger("sentinel");
 
-export const serveHelp = `Usage: sentinel [serve] --config FILE [--http [--host H] [--port P]] [--demo]
+export const serveHelp = `Usage: sentinel [serve] --config FILE [--view VIEW] [--http [--host H] [--port P]] [--demo]
 
 Runs the gateway. Without --http it speaks MCP on stdin/stdout (what Claude Code launches):
   claude mcp add sentinel -- sentinel --config /path/sentinel.yaml
-With --http it serves Streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:8787).
+With --http it serves Streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:8787),
+and each configured view at /mcp/<view>.
 
 Options:
   -c, --config FILE   sentinel.yaml, sentinel.json or a Claude .mcp.json
+      --view VIEW     on stdio, serve only what the view (config views.VIEW) lets through:
+                        claude mcp add research -- sentinel --view research --config F
       --http          serve HTTP instead of stdio
       --host HOST     HTTP bind address (overrides http.host)
       --port PORT     HTTP port, 0 for any free one (overrides http.port)
@@ -34,6 +37,7 @@ export async function serve(argv: string[]): Promise<void> {
     host: { type: "string" },
     port: { type: "string" },
     demo: { type: "boolean" },
+    view: { type: "string" },
     "log-level": { type: "string" },
   });
   const config = await loadOrExit(values.config, values.demo);
@@ -43,6 +47,14 @@ export async function serve(argv: string[]): Promise<void> {
   setLogFormat(config.server.logFormat);
   const port = values.port === undefined ? config.http.port : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number, got ${values.port}`);
+
+  const view = values.view ?? null;
+  if (view !== null && values.http) throw new UsageError("--view is for stdio; over HTTP each view is served at /mcp/<view>");
+  if (view !== null && !Object.hasOwn(config.views, view)) {
+    const known = Object.keys(config.views);
+    writeStderr(`sentinel: --view ${view}: no such view in ${config.source} (${known.length ? `configured: ${known.join(", ")}` : "no views are configured"})\n`);
+    process.exit(EXIT_CONFIG);
+  }
 
   let auth = await Authenticator.create(config.auth);
   // What the HTTP front verifies tokens with: the authenticator of the config in force (a reload replaces it).
@@ -85,7 +97,7 @@ export async function serve(argv: string[]): Promise<void> {
     return;
   }
   const { serveStdio, processIo } = await import("../front/stdio.ts");
-  await serveStdio(gateway, stdioCaller!, processIo());
+  await serveStdio(gateway, stdioCaller!, processIo(), view);
   await shutdown("stdin closed");
 }
 

@@ -298,6 +298,45 @@ const sections = v.strictObject({
     ),
     {},
   ),
+  /**
+   * Virtual servers: named subsets of what backends offer (globs over exposed
+   * names), reached as /mcp/<view> or `sentinel --view <view>`. A filter, never a grant.
+   */
+  views: v.optional(
+    v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_-]+$/, "view names may use only letters, digits, _ and -")),
+        v.strictObject({
+          description: v.optional(v.string()),
+          instructions: v.optional(v.string()),
+          backends: v.optional(globs),
+          tools: v.optional(globs),
+          prompts: v.optional(globs),
+          resources: v.optional(globs),
+        }),
+      ),
+      v.description("Virtual servers: named subsets of the tools, prompts and resources, reached as /mcp/<view> or sentinel --view <view>."),
+    ),
+    {},
+  ),
+  /** Scans of what passes: secrets and prompt-injection markers in results (and optionally arguments). Off unless rules are given. */
+  guardrails: v.optional(
+    v.pipe(
+      v.array(
+        v.strictObject({
+          /** What is scanned. */
+          scan: v.optional(v.picklist(["results", "arguments", "both"]), "results"),
+          detect: v.optional(v.array(v.picklist(["secrets", "injection"])), ["secrets", "injection"]),
+          /** redact: replace the match and mark the result; block: refuse with an error; warn: pass and record an event. */
+          action: v.picklist(["redact", "block", "warn"], 'expected "redact", "block" or "warn"'),
+          /** Exposed tool names (globs) the rule applies to; all tools and resources by default. */
+          tools: v.optional(globs),
+        }),
+      ),
+      v.description("Guardrails on results and arguments: secrets and prompt-injection markers, redacted, blocked or reported."),
+    ),
+    [],
+  ),
   /** Kill switch: exposed tool names (globs) that no one may call. */
   disabledTools: v.optional(v.pipe(v.array(v.string()), v.description("Kill switch: exposed tool names (globs) that no one may call.")), []),
   audit: v.optional(
@@ -347,6 +386,19 @@ function assemble(c: v.InferOutput<typeof sections>) {
     rateLimits: c.rateLimits,
     pinning: c.pinning,
     disabledTools: c.disabledTools,
+    views: Object.fromEntries(
+      Object.entries(c.views).map(([name, view]) => [
+        name,
+        {
+          ...view,
+          ...(view.backends !== undefined && { backends: list(view.backends) }),
+          ...(view.tools !== undefined && { tools: list(view.tools) }),
+          ...(view.prompts !== undefined && { prompts: list(view.prompts) }),
+          ...(view.resources !== undefined && { resources: list(view.resources) }),
+        },
+      ]),
+    ),
+    guardrails: c.guardrails.map((g) => ({ ...g, ...(g.tools !== undefined && { tools: list(g.tools) }) })),
     audit: c.audit,
     backends: backends.map(([name, b]) => toBackend(name, b, c.names.separator, timeout)),
   };

@@ -36,7 +36,7 @@ export type ListensDeps = {
   ready: Promise<void>;
   maxPerPrincipal: number;
   /** Told of each listen granted (the audit trail). */
-  granted?: (identity: Principal, front: Front, granted: ListenFilter) => void;
+  granted?: (identity: Principal, front: Front, granted: ListenFilter, view: string | null) => void;
 };
 
 export class Listen {
@@ -53,8 +53,10 @@ export class Listen {
     readonly granted: ListenFilter,
     private readonly write: (m: Message) => void,
     private readonly onEnd: (l: Listen) => void,
+    /** The view it was opened in (/mcp/<view>, --view): what it is told of follows it. */
+    view: string | null = null,
   ) {
-    this.session = new Session(`listen:${String(id)}`, front, identity, (m) => this.deliver(m));
+    this.session = new Session(`listen:${String(id)}`, front, identity, (m) => this.deliver(m), view);
     this.session.protocolVersion = MODERN_VERSION;
   }
 
@@ -110,7 +112,14 @@ export class Listens {
    * resources the caller may see at backends that support subscriptions.
    * The caller acknowledges it (the first message it sends) before anything else.
    */
-  async listen(front: Front, identity: Principal, id: JsonRpcId, params: Params, write: (m: Message) => void): Promise<Listen> {
+  async listen(
+    front: Front,
+    identity: Principal,
+    id: JsonRpcId,
+    params: Params,
+    write: (m: Message) => void,
+    view: string | null = null,
+  ): Promise<Listen> {
     const asked = params.notifications;
     if (typeof asked !== "object" || asked === null || Array.isArray(asked)) {
       throw new InvalidParams('Invalid params: "notifications" must be an object');
@@ -122,11 +131,11 @@ export class Listens {
     const filter = asked as Record<string, unknown>;
     const granted: ListenFilter = {};
     for (const key of ["toolsListChanged", "promptsListChanged", "resourcesListChanged"] as const) if (filter[key] === true) granted[key] = true;
-    const listen = new Listen(id, identity, front, granted, write, (l) => this.ended(l));
+    const listen = new Listen(id, identity, front, granted, write, (l) => this.ended(l), view);
     this.open.add(listen);
     const uris = Array.isArray(filter.resourceSubscriptions) ? filter.resourceSubscriptions.filter((u): u is string => typeof u === "string") : [];
     if (uris.length) granted.resourceSubscriptions = await this.subscribe(listen, uris);
-    this.deps.granted?.(identity, front, granted);
+    this.deps.granted?.(identity, front, granted, view);
     return listen;
   }
 
@@ -143,7 +152,7 @@ export class Listens {
       uris.map(async (uri) => {
         const owner = catalog.resourceOwner(uri);
         // Unknown and invisible alike are simply not granted: a listen does not reveal what exists.
-        if (!owner || !policy.visible(listen.identity, "resource", uri, owner.name)) return;
+        if (!owner || !policy.visible(listen.identity, "resource", uri, owner.name, listen.session.view)) return;
         if (!(owner.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe) return;
         try {
           await subscriptions.subscribe(listen.session, owner, uri);

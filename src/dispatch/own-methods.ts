@@ -38,16 +38,18 @@ export type OwnMethodsDeps = {
   connections: SessionConnections;
   tasks: Tasks;
   views: Views;
+  /** A view's own description and instructions (config.views, as reloaded). */
+  view: (name: string) => { description?: string; instructions?: string } | undefined;
 };
 
 export class OwnMethods {
   private readonly handlers: Record<string, Handler>;
 
   constructor(private readonly deps: OwnMethodsDeps) {
-    const list = (key: keyof Lists) => async (_s: Session, p: Params, identity: Principal) => {
+    const list = (key: keyof Lists) => async (s: Session, p: Params, identity: Principal) => {
       await deps.ready;
       // Read the catalog after waiting: a rebuild replaces its lists.
-      const { items, nextCursor } = page(deps.views.lists(identity)[key], p.cursor, deps.server.pageSize);
+      const { items, nextCursor } = page(deps.views.lists(identity, s.view)[key], p.cursor, deps.server.pageSize);
       return nextCursor ? { [key]: items, nextCursor } : { [key]: items };
     };
     this.handlers = {
@@ -93,7 +95,7 @@ export class OwnMethods {
     session.clientCapabilities = (params.capabilities as Record<string, unknown>) ?? {};
     await this.deps.ready;
     const ready = this.deps.backends.filter((b) => b.connected);
-    const instructions = this.instructions(ready);
+    const instructions = this.instructions(ready, session.view);
     const hasTasks = ready.some((b) => "tasks" in b.capabilities);
     return {
       protocolVersion: version,
@@ -111,9 +113,9 @@ export class OwnMethods {
    * (it translates between eras, so not its backends'), and their instructions.
    * Tasks are not offered: a 2025 backend's task is run to its end for a modern client.
    */
-  async discover(): Promise<Result> {
+  async discover(view: string | null = null): Promise<Result> {
     await this.deps.ready;
-    const instructions = this.instructions(this.deps.backends.filter((b) => b.connected));
+    const instructions = this.instructions(this.deps.backends.filter((b) => b.connected), view);
     return {
       supportedVersions: MODERN_VERSIONS,
       capabilities: CAPABILITIES,
@@ -126,7 +128,10 @@ export class OwnMethods {
     return { name: this.deps.server.name, title: "Sentinel MCP gateway", version: VERSION };
   }
 
-  private instructions(ready: Backend[]): string {
+  /** A view with instructions or a description of its own says what it is for instead of the backends. */
+  private instructions(ready: Backend[], view: string | null): string {
+    const own = view === null ? undefined : this.deps.view(view);
+    if (own?.instructions || own?.description) return [own.description, own.instructions].filter(Boolean).join("\n\n");
     return ready
       .filter((b) => b.instructions)
       .map((b) => `## ${b.name}\n${b.instructions}`)

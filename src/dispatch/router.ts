@@ -7,6 +7,8 @@ import type { Backend } from "../backends/backend.ts";
 import type { RequestOptions, Result } from "../backends/request.ts";
 import { BackendError, BackendTimeout, BackendUnavailable, InvalidParams, MethodNotFound } from "../errors.ts";
 import type { Params, Request } from "../jsonrpc/message.ts";
+import { RawResult } from "../jsonrpc/raw-result.ts";
+import type { Guardrails } from "../policy/guardrails.ts";
 import type { TargetKind } from "../policy/rbac.ts";
 import type { Session } from "../session/session.ts";
 import type { Catalog } from "./catalog.ts";
@@ -53,7 +55,12 @@ export type RouterDeps = {
   ready: Promise<void>;
   subscriptions: Subscriptions;
   tasks: Tasks;
+  /** The guardrails in force (rebuilt on reload); null: none, and forward() pays nothing for them. */
+  guardrails?: () => Guardrails | null;
 };
+
+// What guardrails look at: tool arguments and results, resource contents, and a task's result.
+const GUARDED = new Set(["tools/call", "resources/read", "tasks/result"]);
 
 export class Router {
   constructor(private readonly deps: RouterDeps) {}
@@ -91,7 +98,35 @@ export class Router {
    * session's connection to the backend). `options.retries` counts the times
    * an idempotent read was sent again (the audit row shows it).
    */
-  async forward(session: Session, route: Route, conn: Backend, options: RequestOptions & { retries?: number }): Promise<Result> {
+  forward(session: Session, route: Route, conn: Backend, options: RequestOptions & { retries?: number }): Promise<Result> {
+    const guardrails = this.deps.guardrails?.();
+    if (guardrails && GUARDED.has(route.method)) return this.guarded(guardrails, session, route, conn, options);
+    return this.send(session, route, conn, options);
+  }
+
+  /**
+   * A call under guardrails: its arguments are scanned before it is sent (and
+   * sent redacted, or refused), its result after. A large result relayed as
+   * bytes is parsed to be scanned, which holds it several times over in memory.
+   * A task's result is known only by its task id, so only rules for all tools judge it.
+   */
+  private async guarded(g: Guardrails, session: Session, route: Route, conn: Backend, options: RequestOptions & { retries?: number }): Promise<Result> {
+    let sent = route;
+    if (route.method === "tools/call") {
+      const checked = g.scanArguments(route.target, route.args);
+      if (checked.verdict === "blocked") throw checked.error;
+      if (checked.verdict === "redacted") sent = { ...route, params: { ...route.params, arguments: checked.value }, args: checked.value };
+    }
+    const result = await this.send(session, sent, conn, options);
+    // A task was made: its result comes with tasks/result, and is judged then.
+    if ((route.method === "tools/call" && route.params.task) || !g.scansResultsOf(route.target)) return result;
+    const parsed = (result as unknown) instanceof RawResult ? (result as unknown as RawResult).parse() : result;
+    const judged = g.scanResult(route.target, parsed);
+    if (judged.verdict === "blocked") throw judged.error;
+    return judged.verdict === "redacted" ? judged.value : result;
+  }
+
+  private async send(session: Session, route: Route, conn: Backend, options: RequestOptions & { retries?: number }): Promise<Result> {
     switch (route.method) {
       case "resources/subscribe":
       case "resources/unsubscribe":

@@ -78,7 +78,7 @@ export class StdioModern {
   private async listen(req: Request): Promise<Response | null> {
     const { gateway, session } = this;
     try {
-      const listen = await gateway.listens.listen("stdio", session.identity, req.id, req.params ?? {}, this.send);
+      const listen = await gateway.listens.listen("stdio", session.identity, req.id, req.params ?? {}, this.send, session.view);
       this.listens.set(req.id, listen);
       listen.acknowledge();
     } catch (err) {

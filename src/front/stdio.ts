@@ -70,12 +70,12 @@ export function processIo(): StdioIo {
 }
 
 /** Serves until stdin ends, then returns (the caller shuts the gateway down). */
-export async function serveStdio(gateway: Gateway, identity: Principal, io: StdioIo): Promise<void> {
+export async function serveStdio(gateway: Gateway, identity: Principal, io: StdioIo, view: string | null = null): Promise<void> {
   const send = (m: Message | Response[]) => {
     const wire = toWire(m);
     io.write(typeof wire === "string" ? wire + "\n" : [...wire, "\n"]);
   };
-  const session = gateway.openSession("stdio", "stdio", identity, send);
+  const session = gateway.openSession("stdio", "stdio", identity, send, view);
   const { pipeline } = gateway;
   const modern = gateway.config.modern.enabled ? new StdioModern(gateway, session, send) : null;
   // Read per message: a reload may change them (the line cap, messageBytes, applies from the next start).

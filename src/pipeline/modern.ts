@@ -62,13 +62,13 @@ export class ModernRequests {
     if (!METHODS.has(method)) throw new UnknownMethod(method);
   }
 
-  async discover(req: Request): Promise<Response> {
-    return success(req.id, modernResult(req.method, await this.deps.own.discover(), this.deps.serverInfo));
+  async discover(req: Request, view: string | null = null): Promise<Response> {
+    return success(req.id, modernResult(req.method, await this.deps.own.discover(view), this.deps.serverInfo));
   }
 
   /** One request, answered in full, with input_required, or null when the client withdrew it. */
   request(caller: ModernCaller, req: Request): Promise<Response | null> | Response {
-    if (req.method === "server/discover") return this.discover(req);
+    if (req.method === "server/discover") return this.discover(req, caller.session.view);
     const p = req.params ?? {};
     let relayedFrom: string | null = null;
     if (MAY_NEED_INPUT.has(req.method) && p.requestState !== undefined) {

@@ -108,12 +108,13 @@ export class Pipeline {
       errorCode: error.rpcCode,
       error: error.message,
       latencyUs: 0,
+      view: session?.view ?? null,
     });
     return failure(id, toJsonRpcError(error));
   }
 
   /** A subscriptions/listen that was granted: audited as the request it is (it is answered only when it ends). */
-  listened(identity: Principal, front: string, granted: Record<string, unknown>): void {
+  listened(identity: Principal, front: string, granted: Record<string, unknown>, view: string | null = null): void {
     this.deps.audit?.record({
       ts: Date.now(),
       session: null,
@@ -130,6 +131,7 @@ export class Pipeline {
       errorCode: null,
       error: null,
       latencyUs: 0,
+      view,
     });
   }
 
@@ -237,6 +239,7 @@ export class Pipeline {
       latencyUs: Math.round((performance.now() - started) * 1000),
       requestId: call.id,
       retries: call.retries,
+      view: call.session.view,
     });
   }
 }

@@ -39,9 +39,13 @@ export type StepContext = {
 /** Returns the verdict so far, changed or not; throws Refused to stop the call. */
 export type Step = (ctx: StepContext, verdict: Verdict) => Verdict | Promise<Verdict>;
 
-/** RBAC. A denied target reads as unknown, so that its existence is not revealed. */
+/** The view, then RBAC. A target outside either reads as unknown, so that its existence is not revealed. */
 const authorize: Step = ({ call, route, policy }) => {
   if (route.kind === "task") return NO_VERDICT;
+  // Outside the session's view reads as unknown, as an RBAC denial does: a view is a filter, never a grant.
+  if (!policy.inView(call.session.view, route.kind, route.target, route.backend.name)) {
+    throw new Refused(new UnknownTarget(route.kind, route.target), { decision: "denied", rule: `view ${call.session.view}` });
+  }
   const d = policy.decide(call.identity, route.kind, route.target, route.backend.name, route.args);
   if (!d.allowed) throw new Refused(new UnknownTarget(route.kind, route.target), { decision: "denied", rule: d.rule });
   return { decision: "allowed", rule: d.rule };

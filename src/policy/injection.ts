@@ -9,9 +9,10 @@ import type { Item } from "../backends/backend.ts";
 
 type Marker = { test: RegExp; what: string };
 
-const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF\u{E0000}-\u{E007F}]/u;
+export const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF\u{E0000}-\u{E007F}]/u;
 
-const MARKERS: Marker[] = [
+/** Orders to the model; guardrails look for these in results too. */
+export const ORDER_MARKERS: readonly Marker[] = [
   {
     test: /<\s*\/?\s*(important|system|system[-_ ]?prompt|instructions?|hidden|critical|override)\s*(\s[^<>]*)?>/i,
     what: "instruction tag",
@@ -30,6 +31,10 @@ const MARKERS: Marker[] = [
     test: /\bbefore\s+(using|calling|invoking)\s+this\s+tool,?\s+(you\s+(must|should)\s+)?(first\s+)?(read|open|cat|load)\b/i,
     what: "\"before using this tool, read\"",
   },
+];
+
+// References to secrets on disk: suspicious in a definition, ordinary in a file tool's result.
+const PATH_MARKERS: Marker[] = [
   {
     test: /~\/\.ssh\b|\.ssh\/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b/i,
     what: "reference to SSH keys",
@@ -44,6 +49,8 @@ const MARKERS: Marker[] = [
     what: "reference to a .env file",
   },
 ];
+
+const MARKERS: Marker[] = [...ORDER_MARKERS, ...PATH_MARKERS];
 
 // Text pushed out of sight after a wall of blanks, the way a UI truncates it.
 const WHITESPACE_RUN = /\s{50,}(?=\S)/;

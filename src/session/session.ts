@@ -51,6 +51,8 @@ export class Session {
     public identity: Principal,
     /** Sends a message the client did not ask for (notifications, server requests). */
     private readonly deliver: (message: Message) => void,
+    /** The view (virtual server) it was opened in, from the front; null is the full view. */
+    readonly view: string | null = null,
   ) {}
 
   /**

@@ -10,6 +10,7 @@ import v2 from "./schema-v2.sql" with { type: "text" };
 import v3 from "./schema-v3.sql" with { type: "text" };
 import v4 from "./schema-v4.sql" with { type: "text" };
 import v5 from "./schema-v5.sql" with { type: "text" };
+import v6 from "./schema-v6.sql" with { type: "text" };
 
 type Step = (db: Database) => void;
 
@@ -27,6 +28,10 @@ export const STEPS: readonly Step[] = [
     addColumn(db, "calls", "request_id", "TEXT");
     addColumn(db, "calls", "retries", "INTEGER"); // null: none
     db.exec(v5);
+  },
+  (db) => {
+    addColumn(db, "calls", "view", "TEXT"); // null: the full view
+    db.exec(v6);
   },
 ];
 

@@ -43,6 +43,7 @@ function schemaOf(path: string) {
       version: (db.query("PRAGMA user_version").get() as { user_version: number }).user_version,
       tables: names("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
       governanceColumns: names("PRAGMA table_info(calls)").filter((c) => ["roles", "decision", "rule"].includes(c)),
+      viewColumn: names("PRAGMA table_info(calls)").filter((c) => c === "view"),
       pins: names("SELECT tool AS name FROM pins ORDER BY tool").length,
       journals: names("SELECT file AS name FROM journals").length,
     };
@@ -74,9 +75,10 @@ describe(`${GATEWAYS} gateways started at once`, () => {
 
       const schema = schemaOf(db);
       expect(schema).toMatchObject({
-        version: 5,
+        version: 6,
         tables: ["calls", "era_verdicts", "events", "journals", "pins", "switches"],
         governanceColumns: ["roles", "decision", "rule"],
+        viewColumn: ["view"],
         journals: 0,
       });
       expect(schema.pins).toBeGreaterThan(0);

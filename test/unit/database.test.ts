@@ -37,10 +37,10 @@ function schemaOf(db: Database) {
 }
 
 const CURRENT = {
-  version: 5,
+  version: 6,
   tables: ["calls", "era_verdicts", "events", "journals", "pins", "switches"],
-  calls: ["id", "ts", "session", "front", "identity", "method", "backend", "target", "args", "outcome", "error_code", "error", "latency_us", "roles", "decision", "rule", "request_id", "retries"],
-  indexes: ["calls_identity", "calls_request", "calls_target", "calls_ts"],
+  calls: ["id", "ts", "session", "front", "identity", "method", "backend", "target", "args", "outcome", "error_code", "error", "latency_us", "roles", "decision", "rule", "request_id", "retries", "view"],
+  indexes: ["calls_identity", "calls_request", "calls_target", "calls_ts", "calls_view"],
 };
 
 describe("migrations", () => {

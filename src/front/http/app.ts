@@ -41,9 +41,22 @@ export function createHttpApp<S extends FrontSession>(gateway: FrontGateway<S>, 
     app.get("/.well-known/oauth-protected-resource", metadata);
     app.get("/.well-known/oauth-protected-resource/mcp", metadata);
   }
-  app.post("/mcp", postRoute(routes));
-  app.get("/mcp", streamRoute(routes));
-  app.delete("/mcp", deleteRoute(routes));
+  const post = postRoute(routes);
+  const stream = streamRoute(routes);
+  const end = deleteRoute(routes);
+  app.post("/mcp", (c) => post(c, null));
+  app.get("/mcp", (c) => stream(c, null));
+  app.delete("/mcp", (c) => end(c, null));
+  // A view (virtual server) of its own: read per request, so that a reload may add or remove one. Unknown: 404.
+  const inView = (handler: (c: Context<Env>, view: string) => Promise<Response>) =>
+    function viewed(c: Context<Env>): Promise<Response> | Response {
+      const view = c.req.param("view")!;
+      if (!Object.hasOwn(gateway.config.views, view)) return Response.json({ error: `no such view: ${view}` }, { status: 404 });
+      return handler(c, view);
+    };
+  app.post("/mcp/:view", inView(post));
+  app.get("/mcp/:view", inView(stream));
+  app.delete("/mcp/:view", inView(end));
   app.notFound(() => Response.json({ error: "not found" }, { status: 404 }));
   app.onError((err) => {
     log.error(`unhandled: ${err.message}`);

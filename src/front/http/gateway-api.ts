@@ -14,6 +14,8 @@ import type { JsonRpcId, Message, Notification, Request, Response } from "../../
 /** A client session as the front sees it: who, when last used, what it still runs. */
 export type FrontSession = {
   readonly identity: Principal;
+  /** The view (virtual server) it was opened in; null is the full view. */
+  readonly view: string | null;
   lastSeen: number;
   readonly inflight: { readonly size: number };
   cancel(id: JsonRpcId, reason: string): void;
@@ -31,14 +33,14 @@ export type FrontPipeline<S extends FrontSession> = {
 export type FrontGateway<S extends FrontSession = FrontSession> = {
   readonly config: Config;
   readonly pipeline: FrontPipeline<S>;
-  openSession(id: string, front: "http", identity: Principal, deliver: (m: Message) => void): S;
+  openSession(id: string, front: "http", identity: Principal, deliver: (m: Message) => void, view: string | null): S;
   closeSession(session: S, reason: string): void;
   reidentify(session: S, identity: Principal): void;
   /** 2026-07-28 requests: served statelessly, around the same pipeline. */
   readonly modern: Pick<ModernRequests, "check" | "request">;
   readonly listens: Pick<Listens, "listen">;
   /** Where a principal's 2026-07-28 calls run. */
-  principalSession(identity: Principal): Session;
+  principalSession(identity: Principal, view: string | null): Session;
   /** A tool's arguments that 2026-07-28 clients mirror in Mcp-Param-* headers, which the front checks against the body. */
   readonly catalog: Pick<Catalog, "paramHeaders">;
   /** GET /metrics; null or absent: no such route. */

@@ -98,7 +98,13 @@ function checkParamHeaders(headers: Headers, args: unknown, params: readonly Par
 }
 
 export function modernPost<S extends FrontSession>({ gateway, posts, refuse: { reject } }: RouteContext<S>) {
-  return async function serve(req: Request, messages: Message[], identity: Principal, env: Env["Bindings"] | undefined): Promise<Response> {
+  return async function serve(
+    req: Request,
+    messages: Message[],
+    identity: Principal,
+    env: Env["Bindings"] | undefined,
+    view: string | null,
+  ): Promise<Response> {
     const m = messages[0]!;
     // No client notification of 2026-07-28 means anything over HTTP (cancelling is closing the answer).
     if (!isRequest(m)) return new Response(null, { status: 202 });
@@ -115,19 +121,19 @@ export function modernPost<S extends FrontSession>({ gateway, posts, refuse: { r
     } catch (err) {
       return reject(err as SentinelError, m.id);
     }
-    if (m.method === "subscriptions/listen") return listen(req, m, identity, env);
+    if (m.method === "subscriptions/listen") return listen(req, m, identity, env, view);
     const abort = new CancelSignal();
     posts.add(req, () => abort.cancel("client disconnected"));
     env?.calling(req);
     try {
-      return await answer(req, m, identity, envelope, abort);
+      return await answer(req, m, identity, envelope, abort, view);
     } finally {
       posts.delete(req);
     }
   };
 
-  function answer(req: Request, m: RpcRequest, identity: Principal, envelope: Envelope, abort: CancelSignal): Promise<Response> {
-    const session = gateway.principalSession(identity);
+  function answer(req: Request, m: RpcRequest, identity: Principal, envelope: Envelope, abort: CancelSignal, view: string | null): Promise<Response> {
+    const session = gateway.principalSession(identity, view);
     return new Promise((resolve) => {
       let stream: EventStream | null = null;
       // SSE only if the client takes it; otherwise what belongs to the request is dropped (there is no other stream in 2026-07-28).
@@ -155,7 +161,7 @@ export function modernPost<S extends FrontSession>({ gateway, posts, refuse: { r
     });
   }
 
-  async function listen(req: Request, m: RpcRequest, identity: Principal, env: Env["Bindings"] | undefined): Promise<Response> {
+  async function listen(req: Request, m: RpcRequest, identity: Principal, env: Env["Bindings"] | undefined, view: string | null): Promise<Response> {
     const stream = new EventStream(() => handle?.end(false));
     let handle: Awaited<ReturnType<typeof gateway.listens.listen>> | null = null;
     try {
@@ -163,7 +169,7 @@ export function modernPost<S extends FrontSession>({ gateway, posts, refuse: { r
         stream.send(msg);
         // The final result ends the listen's stream.
         if ("id" in msg && !("method" in msg)) stream.close();
-      });
+      }, view);
     } catch (err) {
       stream.close();
       return reject(err as SentinelError, m.id);

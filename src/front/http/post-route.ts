@@ -20,16 +20,17 @@ export function postRoute<S extends FrontSession>(routes: RouteContext<S>) {
   const { reject } = refuse;
 
   /** The session a POST's messages go to: a new one for initialize, else the one it names. */
-  const enter = (messages: Message[], initialize: boolean, headers: Headers, who: Principal): HttpSession<S> | Response => {
+  const enter = (messages: Message[], initialize: boolean, headers: Headers, who: Principal, view: string | null): HttpSession<S> | Response => {
     const first = messages[0]!;
     const firstId = isRequest(first) ? first.id : null;
-    if (!initialize) return sessionOf(headers, firstId, who);
+    if (!initialize) return sessionOf(headers, firstId, who, view);
     if (messages.length > 1) return reject(new InvalidRequest("Invalid Request: initialize must not be batched"), firstId);
-    const opened = sessions.open(who);
+    const opened = sessions.open(who, view);
     return opened instanceof Error ? reject(opened, firstId) : opened;
   };
 
-  return async function post(c: Context<Env>): Promise<Response> {
+  /** `view`: the path's (/mcp/<view>, checked by the app), null on /mcp. */
+  return async function post(c: Context<Env>, view: string | null): Promise<Response> {
     const req = c.req.raw;
     const identity = await gate(req);
     if (identity instanceof Response) return identity;
@@ -44,11 +45,11 @@ export function postRoute<S extends FrontSession>(routes: RouteContext<S>) {
     if (modern) {
       const era = classifyPost(messages, posted.batch, req.headers);
       if (era instanceof SentinelError) return reject(era, idOf(messages[0]));
-      if (era === "modern") return modern(req, messages, identity, c.env);
+      if (era === "modern") return modern(req, messages, identity, c.env, view);
     }
     const first = messages[0]!;
     const initialize = isRequest(first) && first.method === "initialize";
-    const entry = enter(messages, initialize, req.headers, identity);
+    const entry = enter(messages, initialize, req.headers, identity, view);
     if (entry instanceof Response) return entry;
     const { session } = entry;
     session.lastSeen = Date.now();

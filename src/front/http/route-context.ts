@@ -38,8 +38,11 @@ export type RouteContext<S extends FrontSession> = {
   posts: OpenPosts<S>;
   refuse: Refusals;
   gate: Gate;
-  /** The session a request names: a Response when it names none, or one the caller may not use. */
-  sessionOf(headers: Headers, id: JsonRpcId | null, who: Principal): HttpSession<S> | Response;
+  /**
+   * The session a request names: a Response when it names none, or one the caller
+   * may not use, or one opened in another view than the path's (/mcp/<view>).
+   */
+  sessionOf(headers: Headers, id: JsonRpcId | null, who: Principal, view: string | null): HttpSession<S> | Response;
 };
 
 export function routeContext<S extends FrontSession>(gateway: FrontGateway<S>, auth: TokenVerifier, options: HttpAppOptions<S>): RouteContext<S> {
@@ -52,10 +55,11 @@ export function routeContext<S extends FrontSession>(gateway: FrontGateway<S>, a
     posts: options.posts ?? new OpenPosts<S>(),
     refuse,
     gate: credentialGate(gateway.config, auth, { host: options.host, reject }),
-    sessionOf(headers, id, who) {
+    sessionOf(headers, id, who, view) {
       const sid = headers.get("mcp-session-id");
       if (!sid) return reject(new InvalidRequest("Bad Request: Mcp-Session-Id header is required"), id);
-      return sessions.find(sid, who) ?? reject(new SessionNotFound(), id);
+      const entry = sessions.find(sid, who);
+      return entry && entry.session.view === view ? entry : reject(new SessionNotFound(), id);
     },
   };
 }

@@ -41,8 +41,8 @@ export class SessionTable<S extends FrontSession = FrontSession> {
     return this.byId.size;
   }
 
-  /** A new session for `identity`; refused while the table is full. */
-  open(identity: Principal): HttpSession<S> | Overloaded {
+  /** A new session for `identity` in `view` (null: the full view); refused while the table is full. */
+  open(identity: Principal, view: string | null = null): HttpSession<S> | Overloaded {
     // Sessions hold memory: their number is bounded, so that no client can exhaust it.
     if (this.byId.size >= this.limits.maxSessions) {
       return new Overloaded("Service Unavailable: too many open sessions; retry later", FULL_RETRY_S);
@@ -54,7 +54,7 @@ export class SessionTable<S extends FrontSession = FrontSession> {
       entry.backlog.push(event);
       if (entry.backlog.length > BACKLOG) entry.backlog.shift();
       entry.stream?.send(event.data, event.id);
-    });
+    }, view);
     this.byId.set(id, entry);
     return entry;
   }
