@@ -260,6 +260,28 @@ export class Withheld extends SentinelError {
   }
 }
 
+/**
+ * A call that an approvals rule holds until a person approves it, and no
+ * approval came: the client cannot be asked (no elicitation), or no answer in
+ * time. The message names the rule and the tool, never the arguments.
+ */
+export class ApprovalRequired extends SentinelError {
+  readonly code = "approval_required";
+  readonly rpcCode = -32033;
+  constructor(rule: string, tool: string, why: string) {
+    super(`Approval required: ${rule} holds calls of ${tool} until a person approves them, and ${why}`, { rule });
+  }
+}
+
+/** A call whose approval was asked and refused (declined, cancelled, or not approved). */
+export class ApprovalDeclined extends SentinelError {
+  readonly code = "approval_declined";
+  readonly rpcCode = -32033;
+  constructor(rule: string, tool: string, how: string) {
+    super(`Approval declined: the call of ${tool} was not approved (${rule}: ${how})`, { rule });
+  }
+}
+
 /** A guardrail rule with action "block" found a secret or an injection marker; the message names the rule and the kind, never the match. */
 export class GuardrailBlocked extends SentinelError {
   readonly code = "guardrail_blocked";

@@ -27,6 +27,7 @@ import { Parking } from "./pipeline/parking.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { RequestStates } from "./pipeline/request-state.ts";
 import { Policy } from "./pipeline/policy.ts";
+import { Approvals } from "./policy/approvals.ts";
 import { GovernanceStore } from "./policy/governance-store.ts";
 import { Guardrails } from "./policy/guardrails.ts";
 import { SessionConnections } from "./session/connections.ts";
@@ -87,6 +88,8 @@ export class Gateway {
   private readonly events: BackendEvents;
   /** Rebuilt from the config in force (start, reload); null: no rules. */
   private guardrails: Guardrails | null = null;
+  /** Rebuilt from the config in force (start, reload); null: no call waits for approval. */
+  private approvals: Approvals | null = null;
   /** Era verdicts live in the database, which start() opens. */
   private readonly verdicts = new EraVerdicts(() => this.running?.db ?? null);
 
@@ -171,6 +174,7 @@ export class Gateway {
     this.ready = Promise.race([Promise.all(this.backends.map((b) => b.settled)).then(() => {}), delay(config.server.startupTimeoutMs)]);
     const shared = { backends: this.backends, ready: this.ready, tasks: this.tasks };
     this.guardrails = Guardrails.compile(config.guardrails, (kind, detail) => governance.event(kind, detail));
+    this.approvals = Approvals.compile(config.approvals, (kind, detail) => governance.event(kind, detail), config.audit.maxArgumentBytes, db);
     const router = new Router({ ...shared, catalog: this.catalog, subscriptions: this.subscriptions, guardrails: () => this.guardrails });
     const own = new OwnMethods({
       ...shared,
@@ -187,6 +191,7 @@ export class Gateway {
       connections: this.connections,
       audit,
       maxArgumentBytes: config.audit.maxArgumentBytes,
+      approvals: () => this.approvals,
       observers: this.observers,
     });
     const parking = new Parking(config.modern);
@@ -260,6 +265,7 @@ export class Gateway {
     r.policy.configure(next);
     r.governance.configure(next.pinning);
     this.guardrails = Guardrails.compile(next.guardrails, (kind, detail) => r.governance.event(kind, detail));
+    this.approvals = Approvals.compile(next.approvals, (kind, detail) => r.governance.event(kind, detail), next.audit.maxArgumentBytes, r.db);
     const replaced = new Set([...changes.removed, ...changes.changed]);
     const kept = new Map(this.backends.filter((b) => !replaced.has(b.name)).map((b) => [b.name, b]));
     const started: Backend[] = [];
@@ -332,7 +338,7 @@ export class Gateway {
     const r = this.running;
     if (!r) return;
     const pins = r.governance.pins;
-    this.catalog.rebuild(this.backends, this.config.names.maxLength, (b, tool) => pins?.withholding(b.name, tool) ?? null);
+    this.catalog.rebuild(this.backends, this.config.names.maxLength, (b, tool) => pins?.withholding(b.name, tool) ?? null, this.config.shaping);
     const byView = new Map<string, string[]>();
     const changedFor = (identity: Principal, view: string | null): string[] => {
       const key = r.policy.viewKey(identity, view);

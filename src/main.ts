@@ -15,6 +15,8 @@ Usage:
   sentinel tools --config FILE              list the tool names clients will see
   sentinel tools diff|approve|disable|enable|pins NAME --config FILE
                                             pinned definitions and kill switches
+  sentinel approvals list|approve|deny [ID] --config FILE
+                                            calls waiting for an approver (config approvals)
   sentinel status --config FILE [--url URL] each backend's state (readiness, circuit, last error)
   sentinel token issue|hash|new-key         mint a JWT, hash an API key for the config
   sentinel audit [--config FILE] [filters]  show the audit trail (--help for filters)
@@ -48,6 +50,10 @@ async function main(argv: string[]): Promise<void> {
       }
       const m = await import("./cli/tools.ts");
       return wantsHelp ? void console.log(m.toolsHelp) : m.tools(rest);
+    }
+    case "approvals": {
+      const m = await import("./cli/approvals.ts");
+      return wantsHelp ? void console.log(m.approvalsHelp) : m.approvals(rest);
     }
     case "status": {
       const m = await import("./cli/status.ts");

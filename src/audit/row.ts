@@ -2,7 +2,8 @@
 // and the journal keeps it until then.
 
 export type Outcome = "ok" | "error" | "denied";
-export type Decision = "allowed" | "denied" | "rate_limited" | "disabled" | "unpinned";
+/** approved: a person approved it (approvals); declined: approval was refused or not given. */
+export type Decision = "allowed" | "approved" | "denied" | "rate_limited" | "disabled" | "unpinned" | "declined";
 
 export type AuditRow = {
   ts: number;

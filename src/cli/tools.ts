@@ -3,6 +3,7 @@
 // behind it, and what the tool list costs a model's context (in a view and in full).
 
 import type { Item } from "../backends/backend.ts";
+import { exposedName } from "../dispatch/names.ts";
 import { delay, Gateway } from "../gateway.ts";
 import { setLogLevel, writeStderr } from "../log.ts";
 import { Policy } from "../pipeline/policy.ts";
@@ -47,8 +48,9 @@ export async function tools(argv: string[]): Promise<void> {
   const shown = <E extends { backend: { name: string } }>(kind: "tool" | "prompt", entries: Iterable<[string, E]>) =>
     [...entries].filter(([exposed, e]) => rules.inView(view, kind, exposed, e.backend.name));
   const inView = shown("tool", gateway.catalog.tools);
-  const rows = [
-    ...inView.map(([exposed, e]) => ({ kind: "tool", exposed, backend: e.backend.name, name: e.name })),
+  type Row = { kind: string; exposed: string; backend: string; name: string; shaped?: string[] };
+  const rows: Row[] = [
+    ...inView.map(([exposed, e]) => ({ kind: "tool", exposed, backend: e.backend.name, name: e.name, ...(e.shaped && { shaped: e.shaped }) })),
     ...shown("prompt", gateway.catalog.prompts).map(([exposed, e]) => ({ kind: "prompt", exposed, backend: e.backend.name, name: e.name })),
   ];
   const full = sizeOf([...gateway.catalog.tools].map(([, e]) => e.item));
@@ -56,15 +58,23 @@ export async function tools(argv: string[]): Promise<void> {
   const down = gateway.backends.filter((b) => b.state !== "ready").map((b) => ({ backend: b.name, error: b.lastError ?? b.state }));
   if (values.json) {
     const withheld = [...gateway.catalog.withheld].map(([name, w]) => ({ name, backend: w.backend.name, reason: w.reason }));
-    process.stdout.write(JSON.stringify({ entries: rows, collisions: gateway.catalog.collisions, withheld, unavailable: down, size }, null, 2) + "\n");
+    const hidden = [...gateway.catalog.hidden].map(([name, h]) => ({ name, backend: h.backend.name, original: h.name }));
+    process.stdout.write(JSON.stringify({ entries: rows, collisions: gateway.catalog.collisions, withheld, hidden, unavailable: down, size }, null, 2) + "\n");
   } else {
     const width = Math.max(4, ...rows.map((r) => r.exposed.length));
     for (const r of rows) {
-      const renamed = r.exposed === `${r.backend}${config.names.separator}${r.name}` ? "" : "  (renamed)";
-      process.stdout.write(`${r.kind.padEnd(7)}${r.exposed.padEnd(width)}  <- ${r.backend}: ${r.name}${renamed}\n`);
+      const shaped = r.shaped;
+      const renamed = r.exposed === `${r.backend}${config.names.separator}${r.name}` || shaped?.includes("renamed") ? "" : "  (renamed)";
+      const marks = shaped?.length ? `  (shaped: ${shaped.join(", ")})` : "";
+      process.stdout.write(`${r.kind.padEnd(7)}${r.exposed.padEnd(width)}  <- ${r.backend}: ${r.name}${renamed}${marks}\n`);
     }
+    for (const [name, h] of gateway.catalog.hidden) process.stdout.write(`hidden: ${name} <- ${h.backend.name}: ${h.name} (shaping)\n`);
     for (const c of gateway.catalog.collisions) process.stdout.write(`collision: ${c.exposed} from ${c.dropped} hidden by ${c.kept}\n`);
-    for (const [name, w] of gateway.catalog.withheld) process.stdout.write(`withheld: ${name} (${w.reason}); see: sentinel tools diff ${name}\n`);
+    for (const [name, w] of gateway.catalog.withheld) {
+      // Pins know a tool by its unshaped name; a renamed one is named BACKEND:TOOL.
+      const pin = name === exposedName(w.backend.config.prefix, w.name, config.names.maxLength) ? name : `${w.backend.name}:${w.name}`;
+      process.stdout.write(`withheld: ${name} (${w.reason}); see: sentinel tools diff ${pin}\n`);
+    }
     for (const d of down) process.stdout.write(`unavailable: ${d.backend}: ${d.error}\n`);
     const line = (what: string, s: ReturnType<typeof sizeOf>) =>
       `${what}: ${s.tools} tools, tools/list ${s.chars} chars, ~${s.tokens} tokens\n`;

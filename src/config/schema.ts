@@ -337,6 +337,56 @@ const sections = v.strictObject({
     ),
     [],
   ),
+  /**
+   * Per-tool shaping, by exposed name or glob, applied after pinning has judged
+   * the backend's own definition: hide, rename, shorter title or description,
+   * argument defaults and fixed values the caller cannot override, alwaysLoad.
+   */
+  shaping: v.optional(
+    v.pipe(
+      v.record(
+        v.string(),
+        v.strictObject({
+          hide: v.optional(v.boolean()),
+          rename: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_-]+$/, "expected letters, digits, _ or -"))),
+          title: v.optional(v.string()),
+          description: v.optional(v.string()),
+          /** Filled in when the caller leaves them out. */
+          defaults: v.optional(v.record(v.string(), v.unknown())),
+          /** Always these values, whatever the caller sends (and not shown in the schema). */
+          fixed: v.optional(v.record(v.string(), v.unknown())),
+          /** Tell clients that defer loading tools to load this one at once. */
+          alwaysLoad: v.optional(v.boolean()),
+        }),
+      ),
+      v.description("Per-tool shaping by exposed name or glob: hide, rename, title/description, argument defaults and fixed values, alwaysLoad."),
+    ),
+    {},
+  ),
+  /** Calls that need a person's approval before they reach the backend. */
+  approvals: v.optional(
+    v.pipe(
+      v.array(
+        v.pipe(
+          v.strictObject({
+            tools: globs,
+            /** As in RBAC rules: the call needs approval only when its arguments match. */
+            args: v.optional(v.record(v.string(), argConstraint)),
+            /** Whose calls need it (default: everyone's). */
+            roles: v.optional(roles),
+            identities: v.optional(v.array(v.string())),
+            /** A role whose members approve from `sentinel approvals` or the admin page, instead of the caller. */
+            approver: v.optional(v.string()),
+            /** How long a call waits for its approval. */
+            timeout: v.optional(duration, 5 * 60_000),
+          }),
+          v.transform(({ tools, timeout, ...a }) => ({ ...a, tools: list(tools), timeoutMs: timeout })),
+        ),
+      ),
+      v.description("Calls that need a person's approval first: asked of the caller (elicitation or input_required) or of an approver role."),
+    ),
+    [],
+  ),
   /** Kill switch: exposed tool names (globs) that no one may call. */
   disabledTools: v.optional(v.pipe(v.array(v.string()), v.description("Kill switch: exposed tool names (globs) that no one may call.")), []),
   audit: v.optional(
@@ -398,6 +448,8 @@ function assemble(c: v.InferOutput<typeof sections>) {
         },
       ]),
     ),
+    shaping: c.shaping,
+    approvals: c.approvals,
     guardrails: c.guardrails.map((g) => ({ ...g, ...(g.tools !== undefined && { tools: list(g.tools) }) })),
     audit: c.audit,
     backends: backends.map(([name, b]) => toBackend(name, b, c.names.separator, timeout)),

@@ -12,6 +12,7 @@ import type { Guardrails } from "../policy/guardrails.ts";
 import type { TargetKind } from "../policy/rbac.ts";
 import type { Session } from "../session/session.ts";
 import type { Catalog } from "./catalog.ts";
+import { mergeArguments } from "./shaping.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import type { Tasks } from "./tasks.ts";
 
@@ -222,6 +223,11 @@ export class Router {
     const { catalog } = this.deps;
     const entry = catalog.entry(kind, name);
     const args = params.arguments;
+    if (entry?.args) {
+      // Shaping's defaults and fixed values: RBAC judges, and the backend gets, the merged arguments.
+      const merged = mergeArguments(args, entry.args);
+      return { kind, method, target: name, backend: entry.backend, params: { ...params, name: entry.name, arguments: merged }, args: merged };
+    }
     if (entry) {
       const forwarded = entry.name === name ? params : { ...params, name: entry.name };
       return { kind, method, target: name, backend: entry.backend, params: forwarded, args };

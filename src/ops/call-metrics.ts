@@ -32,12 +32,12 @@ export const OTHER_TARGET = "(other)";
 
 export const OUTCOMES = ["ok", "error", "denied", "cancelled"] as const;
 /** "none": no policy step judged the call (Sentinel's own methods, an unknown method). */
-export const DECISIONS = ["none", "allowed", "denied", "rate_limited", "disabled", "unpinned"] as const satisfies readonly ("none" | Decision)[];
+export const DECISIONS = ["none", "allowed", "approved", "denied", "rate_limited", "disabled", "unpinned", "declined"] as const satisfies readonly ("none" | Decision)[];
 // Fails to compile when a decision is added to the audit row's but not here.
 const everyDecision: [Exclude<Decision, (typeof DECISIONS)[number]>] extends [never] ? true : never = true;
 void everyDecision;
 const DECISION_INDEX: Record<string, number> = Object.fromEntries(DECISIONS.map((d, i) => [d, i]));
-const DENIED = 2; // decisions from here on refuse the call
+const DENIED = 3; // decisions from here on refuse the call
 const N = OUTCOMES.length * DECISIONS.length;
 
 /** Refusals by the error that refused (errors.ts codes), and RBAC by its decision. */

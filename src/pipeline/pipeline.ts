@@ -17,6 +17,7 @@ import type { Session } from "../session/session.ts";
 import { Call } from "./call.ts";
 import type { CallObserver, Ended, Observation } from "./observe.ts";
 import type { Policy } from "./policy.ts";
+import type { Approvals } from "../policy/approvals.ts";
 import type { TargetKind } from "./policy.ts";
 import { connect, NO_VERDICT, Refused, STEPS, type RouteTo, type Verdict } from "./steps.ts";
 
@@ -32,6 +33,8 @@ export type PipelineDeps = {
   connections: SessionConnections;
   audit: AuditStore | null;
   maxArgumentBytes: number;
+  /** The approvals rules in force (rebuilt on reload); none: no call waits for approval. */
+  approvals?: () => Approvals | null;
   /** Metrics and traces; none: nothing is watched (observe.ts). */
   observers?: CallObserver[];
 };
@@ -189,7 +192,7 @@ export class Pipeline {
       // Only tool, prompt and resource routes can lack a backend (a task's is known).
       if (!route.backend) throw new UnknownTarget(route.kind as TargetKind, route.target);
       call.routed(route.backend.name);
-      const ctx = { call, route: route as RouteTo, policy: this.deps.policy, connections: this.deps.connections };
+      const ctx = { call, route: route as RouteTo, policy: this.deps.policy, connections: this.deps.connections, approvals: this.deps.approvals?.() ?? null };
       for (const [, step] of STEPS) {
         const v = step(ctx, verdict);
         verdict = v instanceof Promise ? await v : v;

@@ -11,6 +11,7 @@ import v3 from "./schema-v3.sql" with { type: "text" };
 import v4 from "./schema-v4.sql" with { type: "text" };
 import v5 from "./schema-v5.sql" with { type: "text" };
 import v6 from "./schema-v6.sql" with { type: "text" };
+import v7 from "./schema-v7.sql" with { type: "text" };
 
 type Step = (db: Database) => void;
 
@@ -33,6 +34,7 @@ export const STEPS: readonly Step[] = [
     addColumn(db, "calls", "view", "TEXT"); // null: the full view
     db.exec(v6);
   },
+  (db) => db.exec(v7),
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -75,8 +75,8 @@ describe(`${GATEWAYS} gateways started at once`, () => {
 
       const schema = schemaOf(db);
       expect(schema).toMatchObject({
-        version: 6,
-        tables: ["calls", "era_verdicts", "events", "journals", "pins", "switches"],
+        version: 7,
+        tables: ["approvals", "calls", "era_verdicts", "events", "journals", "pins", "switches"],
         governanceColumns: ["roles", "decision", "rule"],
         viewColumn: ["view"],
         journals: 0,

@@ -37,8 +37,8 @@ function schemaOf(db: Database) {
 }
 
 const CURRENT = {
-  version: 6,
-  tables: ["calls", "era_verdicts", "events", "journals", "pins", "switches"],
+  version: 7,
+  tables: ["approvals", "calls", "era_verdicts", "events", "journals", "pins", "switches"],
   calls: ["id", "ts", "session", "front", "identity", "method", "backend", "target", "args", "outcome", "error_code", "error", "latency_us", "roles", "decision", "rule", "request_id", "retries", "view"],
   indexes: ["calls_identity", "calls_request", "calls_target", "calls_ts", "calls_view"],
 };
