@@ -12,6 +12,7 @@ import type { Backend } from "../backends/backend.ts";
 import type { Config } from "../config/load.ts";
 import { exposedName } from "../dispatch/names.ts";
 import { lineDiff } from "../cli/tools-admin.ts";
+import { PendingApprovals } from "../policy/approvals.ts";
 import { PINNED_FIELDS, Pins } from "../policy/pins.ts";
 import { Switches } from "../policy/switches.ts";
 import { readiness } from "../ops/status.ts";
@@ -30,7 +31,7 @@ const LATENCY_ROWS = 50_000;
 const FILTERS = ["identity", "backend", "outcome", "method", "decision"] as const;
 
 export class AdminApi {
-  private opened: { db: Database; pins: Pins; switches: Switches } | null = null;
+  private opened: { db: Database; pins: Pins; switches: Switches; pending: PendingApprovals } | null = null;
 
   constructor(private readonly gateway: AdminGateway) {}
 
@@ -39,7 +40,7 @@ export class AdminApi {
     if (!this.opened) {
       const db = openDatabase(this.gateway.config.audit.path);
       // Events are stored by Pins itself; nothing more to tell.
-      this.opened = { db, pins: new Pins(db, this.gateway.config.pinning.mode, () => {}), switches: new Switches(db) };
+      this.opened = { db, pins: new Pins(db, this.gateway.config.pinning.mode, () => {}), switches: new Switches(db), pending: new PendingApprovals(db) };
     }
     return this.opened;
   }
@@ -180,6 +181,21 @@ export class AdminApi {
   enable(name: string, who: Principal): boolean {
     const done = this.store.switches.enable(name);
     this.record(who, "admin/enable", name, null, null, done ? null : "not disabled");
+    return done;
+  }
+
+  /** Calls waiting for an approver, as `sentinel approvals list` shows them (arguments redacted, as stored). */
+  approvals() {
+    return { approvals: this.store.pending.list() };
+  }
+
+  /** Answers one waiting call, as `sentinel approvals approve|deny` does, as the admin; false when nothing waits under that id. */
+  decide(id: string, approve: boolean, who: Principal): boolean {
+    const { pending } = this.store;
+    const p = pending.list().find((p) => p.id === id);
+    const done = pending.decide(id, approve, who.sub);
+    const answer = approve ? "approve" : "deny";
+    this.record(who, "admin/approval", p?.tool ?? id, { id, answer }, p?.backend ?? null, done ? null : "no call waits for that approval (unknown, answered or expired)");
     return done;
   }
 

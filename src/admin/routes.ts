@@ -127,6 +127,18 @@ export function adminRoutes(app: Hono<Env>, gateway: Gateway, auth: TokenVerifie
       return api.enable(name, who) ? Response.json({ enabled: name }) : Response.json({ error: `${name} is not disabled` }, { status: 404 });
     }),
   );
+  app.get("/admin/api/approvals", guarded(() => Response.json(api.approvals(), { headers: NO_STORE })));
+  for (const answer of ["approve", "deny"] as const) {
+    app.post(
+      `/admin/api/approvals/${answer}`,
+      action((_c, who, b) => {
+        const id = string(b.id);
+        if (!id) return bad("expected an id");
+        if (api.decide(id, answer === "approve", who)) return Response.json({ [answer === "approve" ? "approved" : "denied"]: id });
+        return Response.json({ error: `no call waits for approval ${id} (unknown, answered or expired)` }, { status: 409 });
+      }),
+    );
+  }
   app.get(
     "/admin/api/live",
     guarded((c) => {

@@ -48,7 +48,10 @@ const REFUSALS: Record<string, string> = {
   disabled: "kill_switch",
   backend_unavailable: "unavailable",
   circuit_open: "circuit_open",
+  approval_declined: "approval",
+  approval_required: "approval",
 };
+const DECLINED = DECISION_INDEX.declined!;
 
 // Seconds. Overhead is tens to hundreds of µs; a backend takes ms to minutes.
 const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -100,7 +103,7 @@ class MethodSeries implements Observation {
     if (how.backendUs > 0 && series.backendTime) series.backendTime.observe(how.backendUs / 1e6);
     // A refusal is made before the backend; a forwarded call that failed (its backend went away) is an error, not one.
     if (error && how.backendUs === 0) {
-      const reason = REFUSALS[error.code] ?? (decision === DENIED ? "rbac" : null);
+      const reason = REFUSALS[error.code] ?? (decision === DENIED ? "rbac" : decision === DECLINED ? "approval" : null);
       if (reason) this.f.refusals.child(route?.backend?.name ?? "", reason).value++;
     }
   }
@@ -139,7 +142,7 @@ export class CallMetrics implements CallObserver {
       ]),
       refusals: registry.counter(
         "sentinel_refusals_total",
-        "Calls refused before their backend: rbac, kill_switch, pinning, rate_limit, concurrency (maxConcurrent), unavailable or circuit_open.",
+        "Calls refused before their backend: rbac, kill_switch, pinning, rate_limit, concurrency (maxConcurrent), unavailable, circuit_open or approval.",
         ["backend", "reason"],
       ),
       overhead: registry.histogram("sentinel_gateway_overhead_seconds", "Time a request spent in Sentinel itself (total minus backend time).", ["method"], OVERHEAD_BUCKETS),

@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { auditRows, eventually, rawHttp, runCli, startHttpGateway, stdioFixture, tempDir, writeConfig, type HttpGateway, type RawHttp } from "./harness.ts";
+import { auditRows, connectHttp, eventually, rawHttp, runCli, startHttpGateway, stdioFixture, tempDir, writeConfig, type HttpGateway, type RawHttp } from "./harness.ts";
 
 // Debian's chromium, installed by .ci/run, which sets SENTINEL_REQUIRE_BROWSER so
 // that it cannot be missing there; elsewhere the browser tests skip with a note.
@@ -172,6 +172,62 @@ describe("the admin page", () => {
     await page.emulateMedia({ colorScheme: "dark" });
     await shot("6-chart-dark");
     await page.emulateMedia({ colorScheme: "light" });
+  });
+
+  inBrowser("answers calls waiting for an approver: approve lets one through, deny refuses another", async () => {
+    const dir = tempDir();
+    const cfgPath = writeConfig(dir, {
+      identity: { anonymous: { roles: ["dev"] } },
+      backends: { gamma: stdioFixture("gamma") },
+      approvals: [{ tools: "gamma__env", approver: "ops", timeout: "20s" }],
+    });
+    const held = await startHttpGateway(cfgPath);
+    const url = `http://127.0.0.1:${new URL(held.url).port}`;
+    const client = await connectHttp(held.url);
+    const seen = new Set<string>();
+    const waiting = () =>
+      eventually(async () => {
+        const r = (await (await fetch(`${url}/admin/api/approvals`)).json()) as { approvals: { id: string; tool: string; approver: string; args: string }[] };
+        const row = r.approvals.find((a) => !seen.has(a.id));
+        if (row) seen.add(row.id);
+        return row;
+      });
+    try {
+      const call = client.callTool({ name: "gamma__env", arguments: { name: "HOME" } });
+      const first = (await waiting())!;
+      expect(first).toMatchObject({ tool: "gamma__env", approver: "ops", args: JSON.stringify({ name: "HOME" }) });
+      await page.goto(`${url}/admin#approvals`);
+      const row = page.locator(`tr[data-approval="${first.id}"]`);
+      await row.waitFor();
+      expect(await row.textContent()).toContain("anonymous");
+      expect(await row.textContent()).toContain('{"name":"HOME"}');
+      await shot("7-approvals");
+      await row.locator("button", { hasText: "Approve" }).click();
+      const result = (await call) as { content: { type: string; text: string }[]; isError?: boolean };
+      expect(result.isError ?? false).toBe(false);
+      await row.waitFor({ state: "detached" });
+
+      const denied = client.callTool({ name: "gamma__env", arguments: { name: "PATH" } }).then(
+        () => null,
+        (err: { code: number; message: string }) => err,
+      );
+      const second = (await waiting())!;
+      await page.reload();
+      await page.locator(`tr[data-approval="${second.id}"] button`, { hasText: "Deny" }).click();
+      const err = await denied;
+      expect(err?.code).toBe(-32033);
+      expect(err?.message).toContain("denied by the approver admin@loopback");
+      const rows = await auditRows(cfgPath, ["--method", "admin/approval"]);
+      expect(rows.map((r) => [r.identity, r.target, r.args, r.outcome])).toEqual([
+        ["admin@loopback", "gamma__env", JSON.stringify({ id: first.id, answer: "approve" }), "ok"],
+        ["admin@loopback", "gamma__env", JSON.stringify({ id: second.id, answer: "deny" }), "ok"],
+      ]);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain('sentinel_refusals_total{backend="gamma",reason="approval"} 1');
+    } finally {
+      await client.close();
+      await held.stop();
+    }
   });
 
   test("restarts a backend on request", async () => {
