@@ -8,18 +8,22 @@
 // change notifications come on a listen (modern-listen.ts).
 
 import type { BackendConfig, JsonLimits } from "../config/load.ts";
-import { BackendError, BackendTimeout, BackendUnavailable, InvalidParams, MethodNotFound, ShuttingDown } from "../errors.ts";
+import { BackendError, BackendUnavailable, InvalidParams, MethodNotFound, ShuttingDown } from "../errors.ts";
 import type { Notification, Params, Request } from "../jsonrpc/message.ts";
 import { logger, type Logger } from "../log.ts";
 import type { EraVerdicts } from "../store/era-verdicts.ts";
 import { VERSION } from "../version.ts";
 import { eraOfResult, type Era } from "./era-probe.ts";
 import { Breaker } from "./breaker.ts";
+import { CrashLoop } from "./crash-loop.ts";
+import { Liveness } from "./liveness.ts";
+import { backoffMs, isTransient } from "./retry.ts";
 import { EraVerdictKeeper } from "./era-verdict.ts";
 import { LegacySseTransport } from "./legacy-sse.ts";
 import { META, MODERN_VERSION } from "../jsonrpc/mcp-meta.ts";
 import { isObject, withEnvelope } from "./modern-envelope.ts";
-import { scanParamHeaders, type ParamHeader } from "./modern-headers.ts";
+import type { ParamHeader } from "./modern-headers.ts";
+import { EMPTY, fetchList, LISTS, screenParamHeaders, type BackendCatalog, type Item, type ListKey } from "./lists.ts";
 import { ModernHttpTransport } from "./modern-http.ts";
 import { ModernListen } from "./modern-listen.ts";
 import { ModernRequester } from "./modern-requests.ts";
@@ -36,21 +40,7 @@ export const BACKEND_PROTOCOL_VERSION = "2025-11-25";
  * ping; "open-circuit": failing so often that calls fail fast for a while.
  */
 export type BackendState = "starting" | "ready" | "degraded" | "open-circuit" | "down" | "stopped";
-export type Item = Record<string, unknown>;
-
-/** What a backend offers, exactly as it listed it. */
-export type BackendCatalog = { tools: Item[]; prompts: Item[]; resources: Item[]; resourceTemplates: Item[] };
-
-const EMPTY: BackendCatalog = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
-
-// list method -> result key; the list_changed notification that invalidates it
-const LISTS = {
-  tools: { method: "tools/list", capability: "tools", changed: "notifications/tools/list_changed" },
-  prompts: { method: "prompts/list", capability: "prompts", changed: "notifications/prompts/list_changed" },
-  resources: { method: "resources/list", capability: "resources", changed: "notifications/resources/list_changed" },
-  resourceTemplates: { method: "resources/templates/list", capability: "resources", changed: "notifications/resources/list_changed" },
-} as const;
-export type ListKey = keyof typeof LISTS;
+export type { BackendCatalog, Item, ListKey } from "./lists.ts";
 
 /** A transport started ahead of its handshake. */
 type Early = { transport: Transport; started: Promise<void>; closed: string | null };
@@ -105,11 +95,10 @@ export class Backend {
   /** Fails calls fast after repeated failures (the pipeline's circuit step asks it; forward() tells it outcomes). */
   readonly breaker: Breaker;
   private circuitTimer: ReturnType<typeof setTimeout> | null = null;
-  /** The liveness ping of a 2025 connection, and its pings missed in a row. */
-  private livenessTimer: ReturnType<typeof setInterval> | null = null;
-  private missedPings = 0;
-  /** When a stdio server's connection was lost lately (the crash-loop window). */
-  private exits: number[] = [];
+  /** The liveness ping of a 2025 connection. */
+  private readonly liveness: Liveness;
+  /** The exits of a stdio server lately (the crash-loop window). */
+  private readonly crashes: CrashLoop;
 
   constructor(
     readonly config: BackendConfig,
@@ -124,6 +113,8 @@ export class Backend {
   ) {
     this.log = logger(config.name);
     this.breaker = new Breaker(config.breaker, (open) => this.circuitChanged(open));
+    this.liveness = new Liveness(config.liveness, { answered: (p) => this.answered(p), missed: (p, n) => this.missed(p, n) });
+    this.crashes = new CrashLoop(config.crashLoop);
     this.eras = new EraVerdictKeeper(config, limits, startupTimeoutMs, verdicts, this.log, (era) => this.eraChanged(era));
   }
 
@@ -185,7 +176,7 @@ export class Backend {
     this.dropConnection();
     peer?.fail(new BackendUnavailable(`Backend ${this.name} is restarting`));
     this.attempt = 0;
-    this.exits = [];
+    this.crashes.reset();
     this.restarts++;
     await transport?.close();
     await this.connect();
@@ -195,7 +186,7 @@ export class Backend {
     this.state = "stopped";
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.circuitTimer) clearTimeout(this.circuitTimer);
-    this.stopLiveness();
+    this.liveness.stop();
     this.eras.stop();
     this.listen?.stop();
     this.peer?.fail(new ShuttingDown());
@@ -308,7 +299,7 @@ export class Backend {
       this.events.changed(this);
       // Still failing fast after a reconnect: shown as such, the catalog kept (it lists ready backends).
       if (this.breaker.state === "open") this.state = "open-circuit";
-      if (era === "legacy") this.watchLiveness(peer);
+      if (era === "legacy") this.liveness.watch(peer, () => this.peer);
       return "ready";
     } catch (err) {
       if (this.peer !== peer || this.stopped) return "lost";
@@ -360,22 +351,15 @@ export class Backend {
   }
 
   private async fetchList(peer: Peer, key: ListKey): Promise<Item[]> {
-    const spec = LISTS[key];
-    if (!(spec.capability in this.capabilities)) return [];
     const modern = this.modern?.peer === peer ? this.modern : null;
-    let items: Item[] = [];
-    let cursor: string | undefined;
-    // Pull every page: clients get Sentinel's merged list, paged by Sentinel.
-    for (let page = 0; page < 1000; page++) {
-      const params = cursor ? { cursor } : undefined;
-      const result = modern ? await modern.request(spec.method, params, this.startupTimeoutMs) : await peer.request(spec.method, params, this.startupTimeoutMs);
-      const list = result[key];
-      if (Array.isArray(list)) items.push(...(list as Item[]));
-      cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
-      if (!cursor) break;
-    }
-    if (key === "tools" && modern && this.config.transport !== "stdio") items = this.withParamHeaders(items);
-    return items;
+    const timeout = this.startupTimeoutMs;
+    const items = await fetchList(key, this.capabilities, (method, params) =>
+      modern ? modern.request(method, params, timeout) : peer.request(method, params, timeout),
+    );
+    if (key !== "tools" || !modern || this.config.transport === "stdio") return items;
+    const { kept, headers } = screenParamHeaders(items, this.log);
+    this.paramHeaders = headers;
+    return kept;
   }
 
   /** fetchList for a list_changed: an idempotent read, retried (jittered backoff) when the backend was unreachable or slow. */
@@ -384,27 +368,10 @@ export class Backend {
       try {
         return await this.fetchList(peer, key);
       } catch (err) {
-        const transient = err instanceof BackendUnavailable || err instanceof BackendTimeout;
-        if (!transient || attempt >= this.config.retries || this.peer !== peer) throw err;
-        await Bun.sleep(Math.min(100 * 2 ** attempt, 2000) * (0.5 + Math.random()));
+        if (!isTransient(err) || attempt >= this.config.retries || this.peer !== peer) throw err;
+        await Bun.sleep(backoffMs(attempt));
       }
     }
-  }
-
-  /** Notes each tool's x-mcp-header annotations; a tool whose annotations are invalid is dropped (§1.10). */
-  private withParamHeaders(tools: Item[]): Item[] {
-    const headers = new Map<string, ParamHeader[]>();
-    const kept = tools.filter((tool) => {
-      const scan = scanParamHeaders(tool.inputSchema);
-      if (!scan.valid) {
-        this.log.warn(`tool ${String(tool.name)} left out: ${scan.reason}`);
-        return false;
-      }
-      if (scan.params.length > 0) headers.set(String(tool.name), scan.params);
-      return true;
-    });
-    this.paramHeaders = headers;
-    return kept;
   }
 
   private onNotification(n: Notification, related: RequestOptions | null): void {
@@ -444,7 +411,7 @@ export class Backend {
 
   /** Forgets the current connection (its peer and era-specific parts). */
   private dropConnection(): void {
-    this.stopLiveness();
+    this.liveness.stop();
     this.listen?.stop();
     this.listen = null;
     this.modern = null;
@@ -463,7 +430,7 @@ export class Backend {
     this.lastError = reason;
     this.dropConnection();
     peer?.fail(new BackendUnavailable(`Backend ${this.name} is unavailable: ${reason}`));
-    const loop = crashed ? this.crashLoop() : null;
+    const loop = crashed && this.config.transport === "stdio" ? this.crashes.exited() : null;
     if (loop) {
       this.lastError = loop;
       this.log.error(`${reason}; ${loop}`);
@@ -479,52 +446,9 @@ export class Backend {
     if (wasReady) this.events.changed(this);
   }
 
-  /**
-   * Why a stdio server is not restarted again: it exited `crashLoop.restarts`
-   * times within `crashLoop.windowMs`. Null while it may be restarted.
-   */
-  private crashLoop(): string | null {
-    if (this.config.transport !== "stdio") return null;
-    const { restarts, windowMs } = this.config.crashLoop;
-    const now = Date.now();
-    this.exits = this.exits.filter((t) => now - t < windowMs);
-    this.exits.push(now);
-    if (this.exits.length < restarts) return null;
-    return `crashed ${this.exits.length} times in ${Math.ceil((now - this.exits[0]!) / 1000)}s; not restarted`;
-  }
-
-  /**
-   * Pings a 2025 connection every liveness interval. A ping that times out
-   * marks it degraded (callers are told at once instead of waiting); an answer
-   * makes it ready again; a few missed in a row reconnect it. A 2026-07-28
-   * backend is never pinged: its liveness is its transport's.
-   */
-  private watchLiveness(peer: Peer): void {
-    const { intervalMs, timeoutMs } = this.config.liveness;
-    this.stopLiveness();
-    this.missedPings = 0;
-    if (intervalMs <= 0) return;
-    let pinging = false;
-    this.livenessTimer = setInterval(() => {
-      if (pinging || this.peer !== peer) return;
-      pinging = true;
-      peer.request("ping", undefined, timeoutMs).then(
-        () => this.answered(peer),
-        (err) => this.missed(peer, err),
-      ).finally(() => (pinging = false));
-    }, intervalMs);
-    this.livenessTimer.unref?.();
-  }
-
-  private stopLiveness(): void {
-    if (this.livenessTimer) clearInterval(this.livenessTimer);
-    this.livenessTimer = null;
-  }
-
+  /** Its liveness ping was answered: a degraded connection is ready again. */
   private answered(peer: Peer): void {
-    if (this.peer !== peer) return;
-    this.missedPings = 0;
-    if (this.state !== "degraded") return;
+    if (this.peer !== peer || this.state !== "degraded") return;
     this.state = this.breaker.state === "open" ? "open-circuit" : "ready";
     this.lastError = undefined;
     this.log.info("answering its liveness ping again");
@@ -532,13 +456,14 @@ export class Backend {
     this.events.changed(this);
   }
 
-  private missed(peer: Peer, err: unknown): void {
+  /**
+   * Its liveness ping timed out, `missed` times in a row: degraded (callers are
+   * told at once instead of waiting), and after a few, reconnected.
+   */
+  private missed(peer: Peer, missed: number): void {
     if (this.peer !== peer) return;
-    // An error answer is an answer (a server without ping, say); a lost connection is lost() already.
-    if (!(err instanceof BackendTimeout)) return err instanceof BackendError ? this.answered(peer) : undefined;
-    this.missedPings++;
-    const why = `not answering its liveness ping (${this.missedPings} missed)`;
-    if (this.missedPings >= MISSED_PINGS_BEFORE_RECONNECT) {
+    const why = `not answering its liveness ping (${missed} missed)`;
+    if (missed >= MISSED_PINGS_BEFORE_RECONNECT) {
       this.log.warn(`${why}; reconnecting`);
       const transport = this.transport;
       this.lost(peer, why, false);

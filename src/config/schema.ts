@@ -5,26 +5,12 @@
 
 import * as v from "valibot";
 import { backendEntry, checkEntries, NAME_PATTERN, restart, toBackend } from "./backends.ts";
+import { approvals, guardrails, shaping, views } from "./controls.ts";
 import { duration } from "./duration.ts";
+import { argConstraint, globs, list, roles } from "./patterns.ts";
 import { rate } from "./rate.ts";
 
 const MIB = 1024 * 1024;
-
-const roles = v.array(v.string("expected a role name"));
-
-const globs = v.union([v.string(), v.array(v.string())], "expected a name pattern or a list of them");
-const list = (x: string | string[]) => (Array.isArray(x) ? x : [x]);
-
-/** An argument constraint: an exact value, or { pattern } / { in } / { not }. */
-const argConstraint = v.union([
-  v.pipe(
-    v.strictObject({ pattern: v.string() }),
-    v.check((c) => isRegex(c.pattern), (issue) => `invalid pattern ${JSON.stringify(issue.input.pattern)}`),
-  ),
-  v.strictObject({ in: v.array(v.unknown()) }),
-  v.strictObject({ not: v.unknown() }),
-  v.union([v.string(), v.number(), v.boolean(), v.null()]),
-]);
 
 /** One RBAC rule: what it matches (by glob) and, optionally, what the arguments must be. */
 const rule = v.pipe(
@@ -298,95 +284,10 @@ const sections = v.strictObject({
     ),
     {},
   ),
-  /**
-   * Virtual servers: named subsets of what backends offer (globs over exposed
-   * names), reached as /mcp/<view> or `sentinel --view <view>`. A filter, never a grant.
-   */
-  views: v.optional(
-    v.pipe(
-      v.record(
-        v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_-]+$/, "view names may use only letters, digits, _ and -")),
-        v.strictObject({
-          description: v.optional(v.string()),
-          instructions: v.optional(v.string()),
-          backends: v.optional(globs),
-          tools: v.optional(globs),
-          prompts: v.optional(globs),
-          resources: v.optional(globs),
-        }),
-      ),
-      v.description("Virtual servers: named subsets of the tools, prompts and resources, reached as /mcp/<view> or sentinel --view <view>."),
-    ),
-    {},
-  ),
-  /** Scans of what passes: secrets and prompt-injection markers in results (and optionally arguments). Off unless rules are given. */
-  guardrails: v.optional(
-    v.pipe(
-      v.array(
-        v.strictObject({
-          /** What is scanned. */
-          scan: v.optional(v.picklist(["results", "arguments", "both"]), "results"),
-          detect: v.optional(v.array(v.picklist(["secrets", "injection"])), ["secrets", "injection"]),
-          /** redact: replace the match and mark the result; block: refuse with an error; warn: pass and record an event. */
-          action: v.picklist(["redact", "block", "warn"], 'expected "redact", "block" or "warn"'),
-          /** Exposed tool names (globs) the rule applies to; all tools and resources by default. */
-          tools: v.optional(globs),
-        }),
-      ),
-      v.description("Guardrails on results and arguments: secrets and prompt-injection markers, redacted, blocked or reported."),
-    ),
-    [],
-  ),
-  /**
-   * Per-tool shaping, by exposed name or glob, applied after pinning has judged
-   * the backend's own definition: hide, rename, shorter title or description,
-   * argument defaults and fixed values the caller cannot override, alwaysLoad.
-   */
-  shaping: v.optional(
-    v.pipe(
-      v.record(
-        v.string(),
-        v.strictObject({
-          hide: v.optional(v.boolean()),
-          rename: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_-]+$/, "expected letters, digits, _ or -"))),
-          title: v.optional(v.string()),
-          description: v.optional(v.string()),
-          /** Filled in when the caller leaves them out. */
-          defaults: v.optional(v.record(v.string(), v.unknown())),
-          /** Always these values, whatever the caller sends (and not shown in the schema). */
-          fixed: v.optional(v.record(v.string(), v.unknown())),
-          /** Tell clients that defer loading tools to load this one at once. */
-          alwaysLoad: v.optional(v.boolean()),
-        }),
-      ),
-      v.description("Per-tool shaping by exposed name or glob: hide, rename, title/description, argument defaults and fixed values, alwaysLoad."),
-    ),
-    {},
-  ),
-  /** Calls that need a person's approval before they reach the backend. */
-  approvals: v.optional(
-    v.pipe(
-      v.array(
-        v.pipe(
-          v.strictObject({
-            tools: globs,
-            /** As in RBAC rules: the call needs approval only when its arguments match. */
-            args: v.optional(v.record(v.string(), argConstraint)),
-            /** Whose calls need it (default: everyone's). */
-            roles: v.optional(roles),
-            identities: v.optional(v.array(v.string())),
-            /** A role whose members approve from `sentinel approvals` or the admin page, instead of the caller. */
-            approver: v.optional(v.string()),
-            /** How long a call waits for its approval. */
-            timeout: v.optional(duration, 5 * 60_000),
-          }),
-          v.transform(({ tools, timeout, ...a }) => ({ ...a, tools: list(tools), timeoutMs: timeout })),
-        ),
-      ),
-      v.description("Calls that need a person's approval first: asked of the caller (elicitation or input_required) or of an approver role."),
-    ),
-    [],
-  ),
+  views: v.optional(views, {}),
+  shaping: v.optional(shaping, {}),
+  approvals: v.optional(approvals, []),
+  guardrails: v.optional(guardrails, []),
   /** Kill switch: exposed tool names (globs) that no one may call. */
   disabledTools: v.optional(v.pipe(v.array(v.string()), v.description("Kill switch: exposed tool names (globs) that no one may call.")), []),
   audit: v.optional(
@@ -463,12 +364,3 @@ export type ArgConstraint = v.InferOutput<typeof argConstraint>;
 export type RestartPolicy = v.InferOutput<typeof restart>;
 export type ApiKey = v.InferOutput<typeof sections>["auth"]["apiKeys"][number];
 export type { Rate } from "./rate.ts";
-
-function isRegex(x: string): boolean {
-  try {
-    new RegExp(x);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -5,7 +5,8 @@
 
 import type { Backend } from "../backends/backend.ts";
 import type { RequestOptions, Result } from "../backends/request.ts";
-import { BackendError, BackendTimeout, BackendUnavailable, InvalidParams, MethodNotFound } from "../errors.ts";
+import { backoffMs, isTransient } from "../backends/retry.ts";
+import { BackendError, InvalidParams, MethodNotFound } from "../errors.ts";
 import type { Params, Request } from "../jsonrpc/message.ts";
 import { RawResult } from "../jsonrpc/raw-result.ts";
 import type { Guardrails } from "../policy/guardrails.ts";
@@ -158,7 +159,7 @@ export class Router {
   private async failed(route: Route, conn: Backend, options: RequestOptions & { retries?: number }, err: unknown): Promise<Result> {
     const breaker = (route.backend ?? conn).breaker;
     for (let attempt = 0; ; attempt++) {
-      if (!(err instanceof BackendUnavailable || err instanceof BackendTimeout)) {
+      if (!isTransient(err)) {
         if (err instanceof BackendError) breaker.succeeded();
         throw err;
       }
@@ -167,7 +168,7 @@ export class Router {
       // A degraded backend is its liveness check's to judge, not the breaker's.
       if (conn.state !== "degraded") breaker.failed();
       if (attempt >= this.retriesOf(route, conn) || breaker.retryAfterMs > 0) throw err;
-      await Bun.sleep(Math.min(100 * 2 ** attempt, 2000) * (0.5 + Math.random()));
+      await Bun.sleep(backoffMs(attempt));
       if (options.cancel?.cancelled) throw err;
       options.retries = (options.retries ?? 0) + 1;
       try {
