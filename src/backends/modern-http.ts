@@ -14,6 +14,7 @@ import { modernHeaders, type ParamHeader } from "./modern-headers.ts";
 import { EventTooLarge, readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
 import { traceHeaders } from "../ops/trace-context.ts";
+import { post, type BackendResponse } from "./http1.ts";
 
 export class ModernHttpTransport implements Transport {
   onmessage: (message: Message, relatedTo?: JsonRpcId) => void = () => {};
@@ -64,9 +65,9 @@ export class ModernHttpTransport implements Transport {
       accept: "application/json, text/event-stream",
     });
     try {
-      let res: Response;
+      let res: BackendResponse;
       try {
-        res = await fetch(this.cfg.url, { method: "POST", headers, body: JSON.stringify(r), signal: aborter.signal });
+        res = await post(this.cfg.url, { headers, body: JSON.stringify(r), signal: aborter.signal });
       } catch (err) {
         if (aborter.signal.aborted) return;
         // Where it failed and why is for the log; the client knows the backend by name only.
@@ -81,7 +82,7 @@ export class ModernHttpTransport implements Transport {
     }
   }
 
-  private async read(id: JsonRpcId, res: Response, aborter: AbortController): Promise<void> {
+  private async read(id: JsonRpcId, res: BackendResponse, aborter: AbortController): Promise<void> {
     const type = res.headers.get("content-type") ?? "";
     let answered = false;
     const intake = new Intake(this.cfg.name, this.limits, this.log, (m, related) => {

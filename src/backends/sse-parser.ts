@@ -40,7 +40,7 @@ const decoder = new TextDecoder();
 
 /** Reads events until the stream ends. */
 export async function readSse(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   onEvent: (e: SseEvent) => void,
   onRetry?: (ms: number) => void,
   maxEventBytes = Number.POSITIVE_INFINITY,

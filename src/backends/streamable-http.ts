@@ -11,6 +11,7 @@ import { Intake } from "./intake.ts";
 import { EventTooLarge, readSse, type SseEvent } from "./sse-parser.ts";
 import type { Transport } from "./transport.ts";
 import { traceHeaders } from "../ops/trace-context.ts";
+import { post, type BackendResponse, type BodyChunks } from "./http1.ts";
 
 // How many times a request's dropped answer stream is resumed before giving up
 // (the request's own timeout still applies).
@@ -104,14 +105,9 @@ export class StreamableHttpTransport implements Transport {
 
   private async post(message: Message): Promise<void> {
     if (this.closed) return;
-    let res: Response;
+    let res: BackendResponse;
     try {
-      res = await fetch(this.cfg.url, {
-        method: "POST",
-        headers: traceHeaders(message, this.headers()),
-        body: JSON.stringify(message),
-        signal: this.aborter.signal,
-      });
+      res = await post(this.cfg.url, { headers: traceHeaders(message, this.headers()), body: JSON.stringify(message), signal: this.aborter.signal });
     } catch (err) {
       if (this.closed) return;
       // Where it failed and why is for the log; the client knows the backend by name only.
@@ -158,7 +154,7 @@ export class StreamableHttpTransport implements Transport {
    * response (2025-11-25 "polling"): then it is resumed with GET and
    * Last-Event-ID after the server's `retry` delay, until the response comes.
    */
-  private async readAnswerStream(body: ReadableStream<Uint8Array>, relatedTo: JsonRpcId | undefined): Promise<void> {
+  private async readAnswerStream(body: BodyChunks, relatedTo: JsonRpcId | undefined): Promise<void> {
     let answered = false;
     let lastEventId: string | undefined;
     let retryMs = 1000;

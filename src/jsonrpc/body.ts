@@ -8,7 +8,7 @@ export async function readBody(body: ReadableStream<Uint8Array> | null, max: num
 }
 
 /** The same as the bytes that came, in their chunks (a large result is relayed as such: raw-result.ts). */
-export async function readBodyBytes(body: ReadableStream<Uint8Array> | null, max: number): Promise<{ parts: Uint8Array[]; size: number } | null> {
+export async function readBodyBytes(body: (AsyncIterable<Uint8Array> & { cancel(): Promise<void> }) | null, max: number): Promise<{ parts: Uint8Array[]; size: number } | null> {
   const parts: Uint8Array[] = [];
   let size = 0;
   if (!body) return { parts, size };
