@@ -1,9 +1,15 @@
 // One gateway process's audit journal: <db>.journal/<pid>-<random>.jsonl. Each
-// row is appended with one write(2) before record() returns, so once a client
-// has seen an answer its row survives kill -9 of the gateway: the bytes are in
-// the page cache (not fsynced: a power cut may still lose them). The store
-// folds the journal into SQLite in its batches and starts a new file now and
-// then; a gateway starting later folds what a dead process left behind.
+// row is in the file before record() returns, so once a client has seen an
+// answer its row survives kill -9 of the gateway: the bytes are in the page
+// cache (not fsynced: a power cut may still lose them). The store folds the
+// journal into SQLite in its batches and starts a new file now and then; a
+// gateway starting later folds what a dead process left behind.
+//
+// On Linux and macOS the file is made 1 MiB of zeros, grown as needed, and rows
+// are copied into a shared memory map of it: no system call per row. A write(2)
+// per row cost ~16 µs of a call's ~97 µs of gateway CPU here, the map ~0.3 µs
+// (measured, Linux 6.18: each write also updates the file's times). Readers
+// stop at the first NUL. Elsewhere, or if mapping fails, each row is one write(2).
 //
 // Writing goes through Bun's FileSink: in a compiled binary node:fs costs
 // ~3.6 MB of idle RSS and its writeSync was slower here, FileSink ~0.3 MB
@@ -16,6 +22,9 @@ import { logger } from "../log.ts";
 import type { AuditRow } from "./row.ts";
 
 const log = logger("audit");
+const MAP_STEP = 1024 * 1024;
+const MAPS = process.platform === "linux" || process.platform === "darwin";
+const encoder = new TextEncoder();
 
 /** Journals open in this process: another store here (a test, a tool) must not take them for a dead process's. */
 const openHere = new Set<string>();
@@ -25,6 +34,9 @@ export class Journal {
   /** Rows written to this file. */
   rows = 0;
   private sink: FileSink | null = null;
+  /** The file, mapped; `at`: where the next row goes. Null: rows are written with the sink. */
+  private map: Uint8Array | null = null;
+  private at = 0;
 
   constructor(
     readonly dir: string,
@@ -47,19 +59,50 @@ export class Journal {
       }
     }
     openHere.add(this.name);
+    if (MAPS) this.mapFile(MAP_STEP);
     return true;
   }
 
-  /** One write(2) of one line; the row then also goes to SQLite in the next batch. */
+  /** Grows the file by `bytes` of zeros and maps all of it. A new file that cannot be mapped is written row by row instead. */
+  private mapFile(bytes: number): void {
+    try {
+      this.sink!.write(new Uint8Array(bytes));
+      this.sink!.flush();
+      this.map = Bun.mmap(this.path);
+    } catch (err) {
+      if (this.rows > 0) return void this.failed(err);
+      log.warn(`audit journal ${this.path}: cannot map it (${(err as Error).message}); one write per row instead`);
+      this.endSink();
+      // The writer starts the file over: no zeros before the rows, which readers would stop at.
+      this.sink = Bun.file(this.path).writer();
+    }
+  }
+
+  /** One line, in the map or with one write(2); the row then also goes to SQLite in the next batch. */
   append(row: AuditRow): void {
     if (!this.sink) return;
     try {
-      this.sink.write(encode(row));
-      this.sink.flush();
+      const line = encode(row);
+      if (this.map) this.put(line);
+      else {
+        this.sink.write(line);
+        this.sink.flush();
+      }
       this.rows++;
     } catch (err) {
       this.failed(err);
     }
+  }
+
+  /** Copies a line into the map; one that does not fit is copied again, whole, once the file has grown. */
+  private put(line: string): void {
+    const done = encoder.encodeInto(line, this.map!.subarray(this.at));
+    if (done.read === line.length) {
+      this.at += done.written;
+      return;
+    }
+    this.mapFile(Math.max(MAP_STEP, Buffer.byteLength(line)));
+    if (this.map) this.at += encoder.encodeInto(line, this.map.subarray(this.at)).written;
   }
 
   /** For a journal whose rows are all in SQLite: closes and deletes it; resolves once it is gone. */
@@ -79,6 +122,7 @@ export class Journal {
   }
 
   private endSink(): void {
+    this.map = null;
     try {
       this.sink?.end();
     } catch {
@@ -117,7 +161,9 @@ export function readJournal(path: string, skip: number): AuditRow[] {
     if ((err as { code?: string }).code === "ENOENT") return [];
     throw err;
   }
-  const lines = text.split("\n");
+  // A mapped journal is zeros after its last row.
+  const zeros = text.indexOf("\0");
+  const lines = (zeros < 0 ? text : text.slice(0, zeros)).split("\n");
   lines.pop(); // after the last newline: empty, or a line whose write never finished
   const rows: AuditRow[] = [];
   for (const line of lines.slice(skip)) {
