@@ -14,6 +14,7 @@
 import { $ } from "bun";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { compile, profileStartup, type StartupProfile } from "./compile-flags.ts";
 
 export type Target = {
   /** dist/<name>/ and the name used in SHA256SUMS. */
@@ -80,14 +81,15 @@ function isMusl(): boolean {
   return !report?.header?.glibcVersionRuntime;
 }
 
-async function build(target: Target, runtime: string): Promise<string> {
+async function build(target: Target, runtime: string, profile: StartupProfile): Promise<string> {
   const outfile = join(ROOT, "dist", target.name, binaryName(target));
   rmSync(join(ROOT, "dist", target.name), { recursive: true, force: true });
-  // The same flags as scripts/build.ts (see there why no .env or bunfig.toml). This very
+  // The same flags and bytecode layout as scripts/build.ts (compile-flags.ts). This very
   // Bun compiles, so that the runtimes fetched for Bun.version match the bundle it writes.
-  await $`${process.execPath} build --compile --minify --sourcemap=none --no-compile-autoload-dotenv --no-compile-autoload-bunfig --target=${target.bun} --compile-executable-path=${runtime} src/main.ts --outfile ${outfile}`
-    .cwd(ROOT)
-    .quiet();
+  // darwin-x64 without bytecode: its ad-hoc signature (below) must fit the space Bun
+  // reserved for the runtime's, and the ~4 MB of bytecode needs 17 KB more than that.
+  const bytecode = target.name === "darwin-x64" ? null : profile;
+  await compile(ROOT, outfile, bytecode, [`--target=${target.bun}`, `--compile-executable-path=${runtime}`]);
   if (!existsSync(outfile)) throw new Error(`bun build wrote no ${outfile}`);
   return outfile;
 }
@@ -216,13 +218,18 @@ export async function buildAll(names: string[] = []): Promise<void> {
   const targets = names.length > 0 ? TARGETS.filter((t) => names.includes(t.name)) : TARGETS;
   const cache = process.env.SENTINEL_BUN_RUNTIMES ?? join(ROOT, "node_modules", ".cache", "bun-runtimes");
   const sums: string[] = [];
-  for (const target of targets) {
-    const started = performance.now();
-    const runtime = await runtimeFor(target, cache);
-    const outfile = await build(target, runtime);
-    if (target.platform === "darwin") await ensureSigned(outfile);
-    const mb = (Bun.file(outfile).size / 1024 / 1024).toFixed(1);
-    console.log(`built dist/${target.name}/${binaryName(target)}: ${mb} MB in ${Math.round(performance.now() - started)} ms`);
+  const profile = await profileStartup(ROOT);
+  try {
+    for (const target of targets) {
+      const started = performance.now();
+      const runtime = await runtimeFor(target, cache);
+      const outfile = await build(target, runtime, profile);
+      if (target.platform === "darwin") await ensureSigned(outfile);
+      const mb = (Bun.file(outfile).size / 1024 / 1024).toFixed(1);
+      console.log(`built dist/${target.name}/${binaryName(target)}: ${mb} MB in ${Math.round(performance.now() - started)} ms`);
+    }
+  } finally {
+    profile.remove();
   }
   // Every binary in dist/, also those an earlier run built, so a partial rebuild keeps the file whole.
   for (const target of TARGETS) {
