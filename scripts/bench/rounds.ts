@@ -1,0 +1,83 @@
+// The rows' run: start every setup once, take idle memory, then interleaved
+// rounds of sequential calls, throughput at each concurrency, and the peaks.
+
+import type { Latency } from "./measure.ts";
+import { latency, throughput } from "./measure.ts";
+import type { Options } from "./options.ts";
+import type { PeerName } from "./peers.ts";
+import { resetPeaks, treeMb } from "./processes.ts";
+import type { RowResult } from "./results.ts";
+import { isPeer, type Row, type Setup, type Target } from "./rows.ts";
+import { median, shuffle } from "./stats.ts";
+
+export async function runRows(rows: Row[], opts: Options, peerProblems: Map<PeerName, string>, progress: (msg: string) => void): Promise<RowResult[]> {
+  const results = new Map<Row, RowResult>(
+    rows.map((r) => [r, { id: r.id, path: r.path, impl: r.impl, era: r.era, status: "ok", p50: NaN, p99: NaN, cpuPerCall: NaN, addedUs: NaN, rounds: [], callsPerSec: {}, idleRssMb: NaN, idleAnonMb: NaN, peakRssMb: NaN }]),
+  );
+  const fail = (row: Row, status: string) => (results.get(row)!.status = status);
+
+  // 1. Start every setup, once: processes stay up across rounds.
+  const targets = new Map<Setup, Target>();
+  for (const setup of new Set(rows.map((r) => r.setup))) {
+    const problem = isPeer(setup.impl) ? peerProblems.get(setup.impl) : undefined;
+    try {
+      if (problem) throw new Error(problem);
+      progress(`starting ${setup.path} ${setup.impl}`);
+      targets.set(setup, await setup.start());
+    } catch (err) {
+      for (const r of rows) if (r.setup === setup) fail(r, problem ?? `failed to start: ${String(err).slice(0, 120)}`);
+    }
+  }
+  const live = () => rows.filter((r) => results.get(r)!.status === "ok" && targets.has(r.setup));
+
+  // 2. Idle memory, before any load; then the peaks count from here.
+  await Bun.sleep(opts.quick ? 500 : 2000);
+  for (const r of live()) {
+    const pid = targets.get(r.setup)!.pid;
+    if (!pid) continue;
+    Object.assign(results.get(r)!, { idleRssMb: treeMb(pid, "VmRSS"), idleAnonMb: treeMb(pid, "RssAnon") });
+  }
+  for (const t of targets.values()) if (t.pid) resetPeaks(t.pid);
+
+  // 3. Interleaved rounds: every row once per round, in a fresh order, so drift on a shared machine spreads over all rows.
+  for (let round = 1; round <= opts.rounds; round++) {
+    progress(`round ${round}/${opts.rounds}`);
+    for (const r of shuffle(live())) {
+      try {
+        results.get(r)!.rounds.push(await latency(r, targets.get(r.setup)!, opts.calls, opts.warmup));
+      } catch (err) {
+        fail(r, `failed: ${String(err).slice(0, 120)}`);
+      }
+    }
+  }
+
+  // 4. Throughput at each concurrency.
+  progress("throughput");
+  for (const r of live()) {
+    for (const c of opts.concurrencies) {
+      try {
+        results.get(r)!.callsPerSec[`c${c}`] = await throughput(r, targets.get(r.setup)!, opts.throughputCalls, c);
+      } catch (err) {
+        fail(r, `failed at c${c}: ${String(err).slice(0, 120)}`);
+      }
+    }
+  }
+
+  // 5. Peak memory under all that load, then stop everything.
+  for (const r of rows) {
+    const pid = targets.get(r.setup)?.pid;
+    if (pid) results.get(r)!.peakRssMb = treeMb(pid, "VmHWM");
+  }
+  for (const t of targets.values()) await t.stop();
+
+  // Medians over rounds; added µs against the direct row with the same backend transport.
+  const pick = (rounds: Latency[], k: keyof Latency) => median(rounds.map((x) => x[k]));
+  for (const res of results.values()) Object.assign(res, { p50: pick(res.rounds, "p50"), p99: pick(res.rounds, "p99"), cpuPerCall: pick(res.rounds, "cpuPerCall") });
+  for (const res of results.values()) {
+    const backend = res.path.split("->")[1];
+    const direct = [...results.values()].find((d) => d.impl === "direct" && d.path.endsWith(`->${backend}`) && d.status === "ok");
+    res.addedUs = res.p50 - (direct?.p50 ?? NaN);
+  }
+
+  return [...results.values()];
+}
