@@ -13,6 +13,7 @@ import { tree } from "./bench/processes.ts";
 import { render, writeJson } from "./bench/report.ts";
 import type { Results } from "./bench/results.ts";
 import { runRows } from "./bench/rounds.ts";
+import { buildRelay } from "./bench/relays.ts";
 import { rowsOf, SETUPS } from "./bench/rows.ts";
 import { assertBinary, gatewayInfo } from "./bench/sentinel.ts";
 
@@ -34,6 +35,7 @@ const progress = (msg: string) => console.error(`[bench ${((performance.now() - 
 const peerProblems: Map<PeerName, string> = opts.peers
   ? installPeers()
   : new Map((Object.keys(PEERS) as PeerName[]).map((p) => [p, "skipped (--no-peers)"]));
+buildRelay();
 const usablePeers = new Set((Object.keys(PEERS) as PeerName[]).filter((p) => !peerProblems.has(p)));
 
 const rows = await runRows(SETUPS.flatMap(rowsOf).filter((r) => !opts.only || r.id.includes(opts.only)), opts, peerProblems, progress);

@@ -12,10 +12,10 @@ export const BUN = process.execPath;
 /** The fixture as a stdio command line. */
 export const fixtureCmd = (name = "echo") => [BUN, FIXTURE, "--name", name];
 
-export type HttpBackend = { url: string; stop(): Promise<void> };
+export type HttpBackend = { url: string; pid: number; stop(): Promise<void> };
 
 export async function startHttpBackend(name = "echo"): Promise<HttpBackend> {
   const proc = Bun.spawn([...fixtureCmd(name), "--transport", "http"], { stdout: "pipe", stderr: "ignore" });
   const url = await waitLine(proc.stdout, /^LISTENING (\S+)/);
-  return { url, stop: () => killTree(proc.pid, proc.exited) };
+  return { url, pid: proc.pid, stop: () => killTree(proc.pid, proc.exited) };
 }

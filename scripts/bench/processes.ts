@@ -101,3 +101,20 @@ export async function killTree(root: number, exited?: Promise<unknown>): Promise
   }
   if (exited) await Promise.race([exited, Bun.sleep(3000)]);
 }
+
+/**
+ * Stops (SIGSTOP) or continues (SIGCONT) whole trees, backends included: the
+ * setups not being measured are paused, so that their idle work (timers, GC,
+ * a JIT finishing) does not land on the two cores the measured row runs on.
+ */
+export function signalTrees(roots: number[], signal: "SIGSTOP" | "SIGCONT"): void {
+  for (const root of roots) {
+    for (const pid of tree(root, true)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}

@@ -1,11 +1,12 @@
 // The rows' run: start every setup once, take idle memory, then interleaved
 // rounds of sequential calls, throughput at each concurrency, and the peaks.
+// While a row is measured, every other setup is paused (SIGSTOP).
 
 import type { Latency } from "./measure.ts";
 import { latency, throughput } from "./measure.ts";
 import type { Options } from "./options.ts";
 import type { PeerName } from "./peers.ts";
-import { resetPeaks, treeMb } from "./processes.ts";
+import { resetPeaks, signalTrees, treeMb } from "./processes.ts";
 import type { RowResult } from "./results.ts";
 import { isPeer, type Row, type Setup, type Target } from "./rows.ts";
 import { median, shuffle } from "./stats.ts";
@@ -29,6 +30,16 @@ export async function runRows(rows: Row[], opts: Options, peerProblems: Map<Peer
     }
   }
   const live = () => rows.filter((r) => results.get(r)!.status === "ok" && targets.has(r.setup));
+  /** Runs `measure` with every other setup paused. */
+  const alone = async <T>(r: Row, measure: (t: Target) => Promise<T>): Promise<T> => {
+    const others = [...targets].filter(([s]) => s !== r.setup).flatMap(([, t]) => t.roots);
+    signalTrees(others, "SIGSTOP");
+    try {
+      return await measure(targets.get(r.setup)!);
+    } finally {
+      signalTrees(others, "SIGCONT");
+    }
+  };
 
   // 2. Idle memory, before any load; then the peaks count from here.
   await Bun.sleep(opts.quick ? 500 : 2000);
@@ -44,7 +55,7 @@ export async function runRows(rows: Row[], opts: Options, peerProblems: Map<Peer
     progress(`round ${round}/${opts.rounds}`);
     for (const r of shuffle(live())) {
       try {
-        results.get(r)!.rounds.push(await latency(r, targets.get(r.setup)!, opts.calls, opts.warmup));
+        results.get(r)!.rounds.push(await alone(r, (t) => latency(r, t, opts.calls, opts.warmup)));
       } catch (err) {
         fail(r, `failed: ${String(err).slice(0, 120)}`);
       }
@@ -56,7 +67,7 @@ export async function runRows(rows: Row[], opts: Options, peerProblems: Map<Peer
   for (const r of live()) {
     for (const c of opts.concurrencies) {
       try {
-        results.get(r)!.callsPerSec[`c${c}`] = await throughput(r, targets.get(r.setup)!, opts.throughputCalls, c);
+        results.get(r)!.callsPerSec[`c${c}`] = await alone(r, (t) => throughput(r, t, opts.throughputCalls, c));
       } catch (err) {
         fail(r, `failed at c${c}: ${String(err).slice(0, 120)}`);
       }
