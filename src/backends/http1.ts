@@ -56,6 +56,8 @@ function rawTarget(url: string): Target | null {
 const HEADER_LIMIT = 64 * 1024;
 const IDLE_PER_ORIGIN = 16;
 const BAD_VALUE = /[\r\n\0]/;
+// Framing is this client's to write: a configured header of these names is not sent (fetch drops them too).
+const FRAMING = new Set(["host", "content-length", "transfer-encoding", "connection"]);
 const CRLF2 = new Uint8Array([13, 10, 13, 10]);
 
 /** Idle keep-alive connections, by host:port. */
@@ -114,6 +116,7 @@ class Conn {
     for (const name in init.headers) {
       const value = init.headers[name]!;
       if (BAD_VALUE.test(value) || BAD_VALUE.test(name)) throw new TypeError(`invalid value for header ${name}`);
+      if (FRAMING.has(name.toLowerCase())) continue;
       head += `${name}: ${value}\r\n`;
     }
     const text = `${head}content-length: ${Buffer.byteLength(init.body)}\r\n\r\n${init.body}`;

@@ -167,6 +167,21 @@ describe("http1 post", () => {
     expect(srv.connections()).toBe(2);
   });
 
+  test("configured framing headers (host, content-length, ...) are not sent twice", async () => {
+    let seen = "";
+    const srv = rawServer((req, s) => {
+      seen = req;
+      s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+    });
+    servers.push(srv.server);
+    await (await post(srv.url, { headers: { Host: "evil.example", "Content-Length": "9999", "x-api-key": "k" }, body: "{}" })).text();
+    expect(seen.match(/^host:/gim)).toHaveLength(1);
+    expect(seen).not.toContain("evil.example");
+    expect(seen.match(/^content-length:/gim)).toEqual(["content-length:"]);
+    expect(seen).toContain("content-length: 2\r\n");
+    expect(seen).toContain("x-api-key: k\r\n");
+  });
+
   test("header values with line breaks are refused before anything is sent", async () => {
     const srv = rawServer(() => {});
     servers.push(srv.server);
