@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { payload } from "../test/fixtures/payload.ts";
+import { lines } from "./bench/clients.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BIN = join(ROOT, "dist/sentinel");
@@ -29,21 +30,6 @@ function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, "5");
 }
 
-async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  const parts: string[] = [];
-  for await (const chunk of stream) {
-    let text = decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = text.indexOf("\n")) !== -1) {
-      parts.push(text.slice(0, nl));
-      onLine(parts.join(""));
-      parts.length = 0;
-      text = text.slice(nl + 1);
-    }
-    if (text) parts.push(text);
-  }
-}
 
 function stdioClient(cmd: string[]) {
   const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });

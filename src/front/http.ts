@@ -8,7 +8,6 @@ import { createHttpApp, type ServerHooks } from "./http/app.ts";
 import type { TokenVerifier } from "./http/credential-gate.ts";
 import { OpenPosts } from "./http/open-posts.ts";
 import { SessionTable } from "./http/session-table.ts";
-import { interactive } from "./warm.ts";
 
 export { createHttpApp, type HttpApp, type HttpAppOptions, type ServerHooks } from "./http/app.ts";
 export type { FrontGateway, FrontSession } from "./http/gateway-api.ts";
@@ -52,10 +51,7 @@ export function startHttp<S extends FrontSession>(gateway: FrontGateway<S>, auth
     // A backstop only: the exact check is ours, so that the 413 carries a JSON-RPC body.
     maxRequestBodySize: cfg.limits.client.messageBytes * 4 + 1024 * 1024,
     idleTimeout: MAX_IDLE_S,
-    fetch: (req) => {
-      interactive();
-      return app.fetch(req, hooks);
-    },
+    fetch: (req) => app.fetch(req, hooks),
   });
   sessions.startSweeping();
 

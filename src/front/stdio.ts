@@ -21,7 +21,6 @@ import { checkShape, limitExceeded, parseWithin } from "../jsonrpc/shape.ts";
 import { toWire, type WirePieces } from "../jsonrpc/wire.ts";
 import { logger } from "../log.ts";
 import { StdioModern } from "./stdio-modern.ts";
-import { interactive } from "./warm.ts";
 
 const log = logger("stdio");
 
@@ -110,7 +109,6 @@ export async function serveStdio(gateway: Gateway, identity: Principal, io: Stdi
 
   const decoder = new LineDecoder(max, {
     line(text) {
-      interactive();
       let value: unknown;
       try {
         value = parseWithin(text, limits(), "client");

@@ -20,6 +20,7 @@ import type { Policy } from "./policy.ts";
 import type { Approvals } from "../policy/approvals.ts";
 import type { TargetKind } from "./policy.ts";
 import { connect, NO_VERDICT, Refused, STEPS, type RouteTo, type Verdict } from "./steps.ts";
+import { interactive } from "./warm.ts";
 
 const log = logger("pipeline");
 
@@ -199,6 +200,7 @@ export class Pipeline {
       }
       const picked = connect(ctx, verdict);
       const conn = picked instanceof Promise ? await picked : picked;
+      interactive();
       if (!watched) return { route, verdict, result: await router.forward(call.session, route, conn, call), error: null, backendUs };
       for (const w of watched) w.forwarding?.(route);
       const sent = performance.now();
