@@ -7,7 +7,7 @@
 //   (cold start to the first tools/list ~45 -> ~23 ms, ~1.5 MB less heap).
 // - --compile-jit-policy=20: tier-up thresholds 20x while starting, so run-once
 //   start-up code stays in the lower tiers (~3-5 MB less idle RSS); the first
-//   client message restores the normal policy (src/front/warm.ts).
+//   call forwarded to a backend restores the normal policy (src/pipeline/warm.ts).
 // - --bytecode-order: the bytecode a typical start runs is laid out together,
 //   so fewer pages of the binary are touched (~1-1.5 MB less idle RSS). The
 //   order comes from running a first build on the embedded demo, over stdio and
