@@ -15,7 +15,7 @@ import type { ParamHeader } from "../../backends/modern-headers.ts";
 import { EventStream } from "../event-stream.ts";
 import { headerIntoMeta } from "../../ops/trace-context.ts";
 import type { FrontSession } from "./gateway-api.ts";
-import { JSON_HEADERS, SSE_HEADERS, wireBody } from "./response-shaper.ts";
+import { JSON_HEADER_LIST, JSON_HEADERS, SSE_HEADERS, wireBody } from "./response-shaper.ts";
 import type { Env, RouteContext } from "./route-context.ts";
 
 /** Modern answers are never buffered by proxies: progress and cancellation depend on it. */
@@ -187,7 +187,7 @@ function statusOf(response: RpcResponse): number {
   return code === -32021 ? 400 : 200;
 }
 
-function headersOf(response: RpcResponse): Record<string, string> {
+function headersOf(response: RpcResponse): Record<string, string> | Headers {
   const refusal = "error" in response ? RateLimited.fromWire(response.error) : null;
-  return refusal ? { ...JSON_HEADERS, ...refusal.httpHeaders } : JSON_HEADERS;
+  return refusal ? { ...JSON_HEADERS, ...refusal.httpHeaders } : JSON_HEADER_LIST;
 }
