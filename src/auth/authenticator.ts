@@ -36,6 +36,15 @@ export class Authenticator {
     return this.jwt !== null || this.apiKey !== null;
   }
 
+  /**
+   * The principal of a JWT verified before (remembered until it expires), or
+   * undefined: synchronous, so that the HTTP front's requests, which carry the
+   * same token again and again, pay for no promises (verify() takes three).
+   */
+  known(token: string): Principal | undefined {
+    return this.jwt?.known(token);
+  }
+
   async verify(token: string): Promise<Principal> {
     if (token === "") throw new Unauthenticated("Missing token");
     if (token.length > MAX_TOKEN_LENGTH) throw new Unauthenticated("Invalid token");

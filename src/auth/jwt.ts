@@ -13,7 +13,10 @@ import { TokenCache } from "./token-cache.ts";
 
 const log = logger("auth");
 
-export type JwtVerifier = (token: string) => Promise<Principal>;
+export type JwtVerifier = ((token: string) => Promise<Principal>) & {
+  /** The principal of a token verified before and not expired since, without a promise: most requests carry one. */
+  known(token: string): Principal | undefined;
+};
 
 export type JwtVerifierOptions = JwtKeyOptions & {
   /** The clock, epoch ms; tests freeze it. */
@@ -35,7 +38,7 @@ export function createJwtVerifier(config: JwtConfig, opts: JwtVerifierOptions = 
     requiredClaims: ["exp"],
   };
 
-  return async function verifyJwt(token: string): Promise<Principal> {
+  const verifyJwt = async (token: string): Promise<Principal> => {
     const cached = cache.get(token);
     if (cached) return cached;
     const options = { ...base, currentDate: new Date(now()) };
@@ -64,6 +67,7 @@ export function createJwtVerifier(config: JwtConfig, opts: JwtVerifierOptions = 
     cache.set(token, principal, expiresAt + toleranceMs);
     return principal;
   };
+  return Object.assign(verifyJwt, { known: (token: string) => cache.get(token) });
 }
 
 type GetKey = Parameters<typeof jwtVerify>[1];

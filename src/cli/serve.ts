@@ -58,7 +58,11 @@ export async function serve(argv: string[]): Promise<void> {
 
   let auth = await Authenticator.create(config.auth);
   // What the HTTP front verifies tokens with: the authenticator of the config in force (a reload replaces it).
-  const verifier = { get enabled() { return auth.enabled; }, verify: (token: string) => auth.verify(token) };
+  const verifier = {
+    get enabled() { return auth.enabled; },
+    verify: (token: string) => auth.verify(token),
+    known: (token: string) => auth.known(token),
+  };
   // The stdio caller is known before anything starts: a bad token fails fast.
   const stdioCaller = values.http ? null : await stdioPrincipal(config, auth);
   const gateway = new Gateway(config);

@@ -14,8 +14,10 @@ import type { Refusals } from "./refusals.ts";
 /** Resolves to the caller, or to the Response that refuses the request. */
 export type Gate = (req: Request) => Promise<Principal | Response>;
 
-/** What the gate needs of the authenticator. */
-export type TokenVerifier = Pick<Authenticator, "enabled" | "verify">;
+/** What the gate needs of the authenticator (`known`, if there, answers for tokens seen before). */
+export type TokenVerifier = Pick<Authenticator, "enabled" | "verify"> & Partial<Pick<Authenticator, "known">>;
+
+const BEARER = /^Bearer +(\S+)\s*$/i;
 
 export type GateOptions = {
   /** The address the server binds: on loopback, the Host header must name loopback too (origin.ts). */
@@ -49,14 +51,21 @@ export function credentialGate(config: Config, auth: TokenVerifier, { host, reje
     return null;
   };
 
-  /** Who is calling: a verified bearer token, else anonymous if the config allows it (closed by default). */
-  const identify = async (header: string | null): Promise<Principal | Unauthenticated> => {
+  /**
+   * Who is calling: a verified bearer token, else anonymous if the config allows
+   * it (closed by default). A token verified before is known at once, without a promise.
+   */
+  const identify = (header: string | null): Principal | Unauthenticated | Promise<Principal | Unauthenticated> => {
     if (!header) return anonymous ?? new Unauthenticated("Unauthorized: credentials are required (Authorization: Bearer <token>)");
-    const m = /^Bearer +(\S+)\s*$/i.exec(header);
+    const m = BEARER.exec(header);
     if (!m) return new Unauthenticated("Unauthorized: the Authorization header must be a Bearer token");
     if (!auth.enabled) return new Unauthenticated("Unauthorized: this gateway accepts no tokens");
+    return auth.known?.(m[1]!) ?? verify(m[1]!);
+  };
+
+  const verify = async (token: string): Promise<Principal | Unauthenticated> => {
     try {
-      return await auth.verify(m[1]!);
+      return await auth.verify(token);
     } catch (err) {
       return err instanceof Unauthenticated ? err : new Unauthenticated("Unauthorized: invalid token");
     }
@@ -73,7 +82,8 @@ export function credentialGate(config: Config, auth: TokenVerifier, { host, reje
   return async function gate(req) {
     const refused = screen(req.headers);
     if (refused) return refused;
-    const identity = await identify(req.headers.get("authorization"));
+    const found = identify(req.headers.get("authorization"));
+    const identity = found instanceof Promise ? await found : found;
     return identity instanceof Unauthenticated ? unauthorized(req, identity) : identity;
   };
 }
