@@ -3,7 +3,7 @@
 // While a row is measured, every other setup is paused (SIGSTOP).
 
 import type { Latency } from "./measure.ts";
-import { latency, throughput } from "./measure.ts";
+import { latencies, throughput } from "./measure.ts";
 import type { Options } from "./options.ts";
 import type { PeerName } from "./peers.ts";
 import { resetPeaks, signalTrees, treeMb } from "./processes.ts";
@@ -50,14 +50,17 @@ export async function runRows(rows: Row[], opts: Options, peerProblems: Map<Peer
   }
   for (const t of targets.values()) if (t.pid) resetPeaks(t.pid);
 
-  // 3. Interleaved rounds: every row once per round, in a fresh order, so drift on a shared machine spreads over all rows.
+  // 3. Interleaved rounds: every setup once per round, in a fresh order, so drift on a shared machine
+  // spreads over all rows; the eras of one process in alternating blocks (measure.ts).
   for (let round = 1; round <= opts.rounds; round++) {
     progress(`round ${round}/${opts.rounds}`);
-    for (const r of shuffle(live())) {
+    const bySetup = Map.groupBy(live(), (r) => r.setup);
+    for (const group of shuffle([...bySetup.values()])) {
       try {
-        results.get(r)!.rounds.push(await alone(r, (t) => latency(r, t, opts.calls, opts.warmup)));
+        const figures = await alone(group[0]!, (t) => latencies(group, t, opts.calls, opts.warmup));
+        group.forEach((r, k) => results.get(r)!.rounds.push(figures[k]!));
       } catch (err) {
-        fail(r, `failed: ${String(err).slice(0, 120)}`);
+        for (const r of group) fail(r, `failed: ${String(err).slice(0, 120)}`);
       }
     }
   }
