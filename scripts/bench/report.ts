@@ -25,14 +25,14 @@ export function render(r: Results): string {
   if (Object.keys(r.env).length) out.push(`Switches: ${Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(" ")}`);
   out.push("");
   const c = o.concurrencies;
-  const head = ["row", "p50 µs", "p99 µs", "added µs", "CPU µs/call", ...c.map((n) => `calls/s c${n}`), "idle MB", "idle anon MB", "peak MB"];
+  const head = ["row", "p50 µs", "p99 µs", "added µs", "CPU µs/call", ...c.map((n) => `calls/s c${n}`), "idle MB", "idle anon MB", "idle CPU ms/s", "peak MB"];
   out.push(
     table(
       head,
       r.rows.map((x) =>
         x.status !== "ok"
           ? [x.id, x.status, ...Array<string>(head.length - 2).fill("")]
-          : [x.id, num(x.p50), num(x.p99), x.impl === "direct" ? "0" : (x.addedUs >= 0 ? "+" : "") + num(x.addedUs), num(x.cpuPerCall, 1), ...c.map((n) => num(x.callsPerSec[`c${n}`] ?? NaN)), num(x.idleRssMb, 1), num(x.idleAnonMb, 1), num(x.peakRssMb, 1)],
+          : [x.id, num(x.p50), num(x.p99), x.impl === "direct" ? "0" : (x.addedUs >= 0 ? "+" : "") + num(x.addedUs), num(x.cpuPerCall, 1), ...c.map((n) => num(x.callsPerSec[`c${n}`] ?? NaN)), num(x.idleRssMb, 1), num(x.idleAnonMb, 1), num(x.idleCpuMsPerS, 1), num(x.peakRssMb, 1)],
       ),
     ),
   );

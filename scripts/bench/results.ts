@@ -25,6 +25,8 @@ export type RowResult = {
   callsPerSec: Record<string, number>;
   idleRssMb: number;
   idleAnonMb: number;
+  /** CPU the idle gateway tree used, ms per second, over a few seconds after the idle memory was read. */
+  idleCpuMsPerS: number;
   peakRssMb: number;
 };
 

@@ -6,14 +6,14 @@ import type { Latency } from "./measure.ts";
 import { latencies, throughput } from "./measure.ts";
 import type { Options } from "./options.ts";
 import type { PeerName } from "./peers.ts";
-import { resetPeaks, signalTrees, treeMb } from "./processes.ts";
+import { resetPeaks, signalTrees, treeCpuNs, treeMb } from "./processes.ts";
 import type { RowResult } from "./results.ts";
 import { isPeer, type Row, type Setup, type Target } from "./rows.ts";
 import { median, shuffle } from "./stats.ts";
 
 export async function runRows(rows: Row[], opts: Options, peerProblems: Map<PeerName, string>, progress: (msg: string) => void): Promise<RowResult[]> {
   const results = new Map<Row, RowResult>(
-    rows.map((r) => [r, { id: r.id, path: r.path, impl: r.impl, era: r.era, status: "ok", p50: NaN, p99: NaN, cpuPerCall: NaN, addedUs: NaN, rounds: [], callsPerSec: {}, idleRssMb: NaN, idleAnonMb: NaN, peakRssMb: NaN }]),
+    rows.map((r) => [r, { id: r.id, path: r.path, impl: r.impl, era: r.era, status: "ok", p50: NaN, p99: NaN, cpuPerCall: NaN, addedUs: NaN, rounds: [], callsPerSec: {}, idleRssMb: NaN, idleAnonMb: NaN, idleCpuMsPerS: NaN, peakRssMb: NaN }]),
   );
   const fail = (row: Row, status: string) => (results.get(row)!.status = status);
 
@@ -47,6 +47,14 @@ export async function runRows(rows: Row[], opts: Options, peerProblems: Map<Peer
     const pid = targets.get(r.setup)!.pid;
     if (!pid) continue;
     Object.assign(results.get(r)!, { idleRssMb: treeMb(pid, "VmRSS"), idleAnonMb: treeMb(pid, "RssAnon") });
+  }
+  // Idle CPU: what a gateway left open costs (timers, the runtime's GC timer), all of them idle together.
+  const idleMs = opts.quick ? 500 : 3000;
+  const before = new Map(live().map((r) => [r, targets.get(r.setup)!.pid ? treeCpuNs(targets.get(r.setup)!.pid!) : NaN]));
+  await Bun.sleep(idleMs);
+  for (const [r, ns] of before) {
+    const pid = targets.get(r.setup)!.pid;
+    if (pid) results.get(r)!.idleCpuMsPerS = (treeCpuNs(pid) - ns) / 1e6 / (idleMs / 1000);
   }
   for (const t of targets.values()) if (t.pid) resetPeaks(t.pid);
 
