@@ -152,6 +152,20 @@ export function writerAlive(name: string): boolean {
   }
 }
 
+/** How many whole rows a journal holds (0 when it is gone). */
+export function journalLines(path: string): number {
+  let text: string;
+  try {
+    text = (require("node:fs") as typeof import("node:fs")).readFileSync(path, "latin1");
+  } catch {
+    return 0;
+  }
+  const zeros = text.indexOf("\0");
+  let n = 0;
+  for (let i = text.indexOf("\n"); i !== -1 && (zeros < 0 || i < zeros); i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
 /** The rows of a journal after its first `skip` lines; an unfinished last line is left out. */
 export function readJournal(path: string, skip: number): AuditRow[] {
   let text: string;

@@ -136,6 +136,20 @@ describe("audit journal", () => {
     db.close();
   });
 
+  test("a reader waits for rows a running gateway has journaled but not yet batched (sentinel audit right after a call)", async () => {
+    const path = fresh();
+    const store = AuditStore.open(path);
+    try {
+      store.record(row(1));
+      store.record(row(2));
+      expect(targets(path)).toEqual([]); // journaled, the batch not written yet
+      expect(await AuditStore.caughtUp(path, 2000)).toBe(true);
+      expect(targets(path)).toEqual(["echo__t1", "echo__t2"]);
+    } finally {
+      store.close();
+    }
+  });
+
   test("a journal that outgrows its first MiB (large rows) keeps every row through SIGKILL", async () => {
     const path = fresh();
     // ~90 KB of arguments per row: 40 rows need the file grown three times.
