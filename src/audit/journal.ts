@@ -152,32 +152,37 @@ export function writerAlive(name: string): boolean {
   }
 }
 
-/** How many whole rows a journal holds (0 when it is gone). */
+/** How many whole rows a journal holds (0 when it cannot be read). */
 export function journalLines(path: string): number {
-  let text: string;
+  let text: string | null;
   try {
-    text = (require("node:fs") as typeof import("node:fs")).readFileSync(path, "latin1");
+    text = journalText(path);
   } catch {
     return 0;
   }
-  const zeros = text.indexOf("\0");
   let n = 0;
-  for (let i = text.indexOf("\n"); i !== -1 && (zeros < 0 || i < zeros); i = text.indexOf("\n", i + 1)) n++;
+  for (let i = text?.indexOf("\n") ?? -1; i !== -1; i = text!.indexOf("\n", i + 1)) n++;
   return n;
 }
 
-/** The rows of a journal after its first `skip` lines; an unfinished last line is left out. */
-export function readJournal(path: string, skip: number): AuditRow[] {
+/** A journal's text up to the zeros a mapped one ends in; null when it is gone. */
+function journalText(path: string): string | null {
   let text: string;
   try {
     text = (require("node:fs") as typeof import("node:fs")).readFileSync(path, "utf8");
   } catch (err) {
-    if ((err as { code?: string }).code === "ENOENT") return [];
+    if ((err as { code?: string }).code === "ENOENT") return null;
     throw err;
   }
-  // A mapped journal is zeros after its last row.
   const zeros = text.indexOf("\0");
-  const lines = (zeros < 0 ? text : text.slice(0, zeros)).split("\n");
+  return zeros < 0 ? text : text.slice(0, zeros);
+}
+
+/** The rows of a journal after its first `skip` lines; an unfinished last line is left out. */
+export function readJournal(path: string, skip: number): AuditRow[] {
+  const text = journalText(path);
+  if (text === null) return [];
+  const lines = text.split("\n");
   lines.pop(); // after the last newline: empty, or a line whose write never finished
   const rows: AuditRow[] = [];
   for (const line of lines.slice(skip)) {

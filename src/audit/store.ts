@@ -93,22 +93,17 @@ export class AuditStore {
 
   /**
    * Waits (at most `ms`) until the rows running gateways have journaled are in
-   * the database too: they write in batches (BATCH_MS), so a reader started
+   * the database `db` (a reader's connection to `path`) too: they write in batches (BATCH_MS), so a reader started
    * right after a call would otherwise miss it. False if it gave up waiting.
    */
-  static async caughtUp(path: string, ms = 10 * BATCH_MS): Promise<boolean> {
-    const db = openDatabase(path);
-    try {
-      const journals = db.prepare("SELECT file, folded FROM journals") as Statement<JournalRow, []>;
-      const until = Date.now() + ms;
-      for (;;) {
-        const behind = journals.all().some((j) => writerAlive(j.file) && journalLines(`${path}.journal/${j.file}`) > j.folded);
-        if (!behind) return true;
-        if (Date.now() > until) return false;
-        await Bun.sleep(BATCH_MS / 5);
-      }
-    } finally {
-      db.close();
+  static async caughtUp(db: Database, path: string, ms = 10 * BATCH_MS): Promise<boolean> {
+    const journals = db.prepare("SELECT file, folded FROM journals") as Statement<JournalRow, []>;
+    const until = Date.now() + ms;
+    for (;;) {
+      const behind = journals.all().some((j) => writerAlive(j.file) && journalLines(`${path}.journal/${j.file}`) > j.folded);
+      if (!behind) return true;
+      if (Date.now() > until) return false;
+      await Bun.sleep(BATCH_MS / 5);
     }
   }
 

@@ -79,9 +79,9 @@ export async function audit(argv: string[]): Promise<void> {
       process.stderr.write(`sentinel audit: cannot fold the journals of stopped gateways (${(err as Error).message}); their last rows appear once a gateway starts\n`);
     }
   }
-  // Rows a running gateway has answered but not yet batched into the database: waited for, briefly.
-  if (existsSync(`${path}.journal`)) await AuditStore.caughtUp(path).catch(() => false);
   const db = openReadOnly(path);
+  // Rows a running gateway has answered but not yet batched into the database: waited for, briefly.
+  if (existsSync(`${path}.journal`)) await AuditStore.caughtUp(db, path).catch(() => false);
   if (values.events) {
     for (const e of queryEvents(db, sinceMs, limit)) {
       if (values.json) process.stdout.write(JSON.stringify(e) + "\n");

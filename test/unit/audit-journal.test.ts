@@ -143,7 +143,12 @@ describe("audit journal", () => {
       store.record(row(1));
       store.record(row(2));
       expect(targets(path)).toEqual([]); // journaled, the batch not written yet
-      expect(await AuditStore.caughtUp(path, 2000)).toBe(true);
+      const reader = new Database(path, { readonly: true });
+      try {
+        expect(await AuditStore.caughtUp(reader, path, 2000)).toBe(true);
+      } finally {
+        reader.close();
+      }
       expect(targets(path)).toEqual(["echo__t1", "echo__t2"]);
     } finally {
       store.close();
